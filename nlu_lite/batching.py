@@ -1,0 +1,93 @@
+"""Units of text to wordpieces, windows and length-sorted batches.
+
+A *unit* is a span of one document encoded as one sequence: a sentence (token and sentence level)
+or the whole document (document level). Units longer than the model's limit are split into
+overlapping *windows*; each wordpiece is *owned* by the window where it is farthest from an edge,
+so every wordpiece gets exactly one vector and none is dropped. Windows are packed into batches by
+a padded-token budget after sorting by length, so padding stays small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Wordpieces:
+    """Wordpieces of all units of a chunk, flat; offsets are into each unit's document text."""
+
+    ids: np.ndarray  # (n,) int64
+    begin: np.ndarray  # (n,) int64
+    end: np.ndarray  # (n,) int64
+    unit_start: np.ndarray  # (n_units + 1,) unit u owns wordpieces [unit_start[u], unit_start[u+1])
+
+
+@dataclass(frozen=True)
+class Windows:
+    """One row per model sequence: which unit, its content range and the part it owns."""
+
+    unit: np.ndarray
+    start: np.ndarray  # content wordpieces [start, stop) of the unit, special tokens excluded
+    stop: np.ndarray
+    own_start: np.ndarray  # the wordpieces [own_start, own_stop) take their vectors from this window
+    own_stop: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Sequence lengths including [CLS] and [SEP]."""
+        return self.stop - self.start + 2
+
+
+def tokenize_units(tokenizer, texts: list[str], unit_doc: np.ndarray, unit_begin: np.ndarray,
+                   unit_end: np.ndarray) -> Wordpieces:
+    """Wordpiece-tokenize every unit in one batched call of the fast tokenizer."""
+    unit_texts = [texts[d][b:e] for d, b, e in zip(unit_doc.tolist(), unit_begin.tolist(), unit_end.tolist())]
+    encoded = tokenizer(unit_texts, add_special_tokens=False, return_offsets_mapping=True,
+                        return_attention_mask=False, return_token_type_ids=False, verbose=False)
+    counts = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64, count=len(unit_texts))
+    unit_start = np.zeros(len(unit_texts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=unit_start[1:])
+    total = int(unit_start[-1])
+    ids = np.fromiter((i for seq in encoded["input_ids"] for i in seq), dtype=np.int64, count=total)
+    offsets = np.fromiter((x for seq in encoded["offset_mapping"] for pair in seq for x in pair),
+                          dtype=np.int64, count=2 * total).reshape(total, 2)
+    shift = np.repeat(unit_begin, counts)
+    return Wordpieces(ids=ids, begin=offsets[:, 0] + shift, end=offsets[:, 1] + shift, unit_start=unit_start)
+
+
+def plan_windows(unit_start: np.ndarray, max_content: int) -> Windows:
+    """Split every unit into windows of at most ``max_content`` wordpieces, overlapping by half."""
+    if max_content < 2:
+        raise ValueError(f"max_content must be at least 2, got {max_content}")
+    stride = max(1, max_content // 2)
+    rows: list[tuple[int, int, int, int, int]] = []
+    for u, n in enumerate(np.diff(unit_start).tolist()):
+        if n <= max_content:
+            rows.append((u, 0, n, 0, n))
+            continue
+        starts = list(range(0, n - max_content, stride)) + [n - max_content]
+        stops = [s + max_content for s in starts]
+        # the seam between windows k and k+1 is the middle of their overlap
+        seams = [(starts[k + 1] + stops[k]) // 2 for k in range(len(starts) - 1)]
+        owns = [0, *seams, n]
+        rows.extend((u, s, e, owns[k], owns[k + 1]) for k, (s, e) in enumerate(zip(starts, stops)))
+    table = np.asarray(rows, dtype=np.int64).reshape(-1, 5)
+    return Windows(*(table[:, k] for k in range(5)))
+
+
+def plan_batches(lengths: np.ndarray, max_tokens: int, max_sequences: int) -> list[np.ndarray]:
+    """Group sequence indices into batches, longest first, each with padded size <= ``max_tokens``.
+
+    A single sequence longer than ``max_tokens`` still gets a batch of its own.
+    """
+    order = np.argsort(-lengths, kind="stable")
+    batches: list[np.ndarray] = []
+    i = 0
+    while i < len(order):
+        width = int(lengths[order[i]])  # the longest sequence of the batch sets its padded width
+        size = max(1, min(max_sequences, max_tokens // max(width, 1)))
+        batches.append(order[i:i + size])
+        i += size
+    return batches

@@ -1,0 +1,113 @@
+"""Input normalisation: whatever the user passed to ``predict`` becomes ``Documents``.
+
+Accepted: a ``str``; a list, tuple, numpy array, ``pd.Series`` or any other iterable of strings; a
+``pd.DataFrame`` with a text column (``text`` unless ``text_column=`` names another; its other columns
+are carried beside the output). ``None``, ``NaN``, ``pd.NA``, ``""`` and whitespace-only entries are
+*empty*: they keep their row with null outputs. Anything else (numbers, bytes, nested lists, dicts)
+raises ``InvalidInputError`` naming the value and its position. The caller's objects are never
+modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidInputError
+
+INDEX_NAME = "origin_index"
+
+
+@dataclass(frozen=True)
+class Documents:
+    """A run of input rows: each row's text (``None`` when empty), its index label, extra columns."""
+
+    texts: list[str | None]
+    raw: list[object]  # the values as given, for the document column
+    index: pd.Index
+    extras: pd.DataFrame | None  # other columns of an input DataFrame, positionally aligned
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and value != value  # NaN
+
+
+def _text(value: object, label: object) -> str | None:
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if _is_missing(value):
+        return None
+    fixes = {
+        bytes: "decode it first, e.g. value.decode('utf-8')",
+        bytearray: "decode it first, e.g. value.decode('utf-8')",
+    }
+    fix = fixes.get(type(value))
+    if fix is None and isinstance(value, (list, tuple, dict, set, np.ndarray, pd.Series)):
+        fix = "pass one string per row; join nested pieces first, e.g. ' '.join(parts)"
+    if fix is None:
+        fix = "convert the column to text first, e.g. series.astype(str), or drop the row"
+    raise InvalidInputError(
+        f"Row {label!r} holds {value!r} of type {type(value).__name__}, but predict() needs a string "
+        f"(or None/NaN for an empty row); {fix}."
+    )
+
+
+def _from_values(values: Iterable[object], index: pd.Index, extras: pd.DataFrame | None) -> Documents:
+    raw = list(values)
+    texts = [_text(v, label) for v, label in zip(raw, index)]
+    return Documents(texts=texts, raw=raw, index=index.rename(INDEX_NAME), extras=extras)
+
+
+def _from_frame(frame: pd.DataFrame, text_column: str | None) -> Documents:
+    column = text_column or "text"
+    if column not in frame.columns:
+        hint = "" if text_column else " Name the text column with predict(..., text_column='<name>')."
+        raise InvalidInputError(
+            f"The DataFrame has no column {column!r}; its columns are {list(frame.columns)}.{hint}"
+        )
+    extras = frame.drop(columns=[column]).reset_index(drop=True)
+    return _from_values(frame[column].tolist(), frame.index, extras if len(extras.columns) else None)
+
+
+def chunks(data: object, text_column: str | None = None, chunk_size: int = 256) -> Iterator[Documents]:
+    """Yield ``Documents`` of at most ``chunk_size`` rows from any accepted input, lazily for iterators."""
+    if isinstance(data, pd.DataFrame):
+        for start in range(0, max(len(data), 1), chunk_size):
+            yield _from_frame(data.iloc[start:start + chunk_size], text_column)
+        return
+    if text_column is not None:
+        raise InvalidInputError(
+            f"text_column={text_column!r} applies to DataFrames only, but the input is a "
+            f"{type(data).__name__}; pass a DataFrame or drop text_column."
+        )
+    if isinstance(data, str) or _is_missing(data):
+        yield _from_values([data], pd.RangeIndex(1), None)
+        return
+    if isinstance(data, pd.Series):
+        for start in range(0, max(len(data), 1), chunk_size):
+            part = data.iloc[start:start + chunk_size]
+            yield _from_values(part.tolist(), part.index, None)
+        return
+    if isinstance(data, np.ndarray) and data.ndim != 1:
+        raise InvalidInputError(
+            f"A numpy array of texts must be 1-D, got shape {data.shape}; flatten it with arr.ravel() "
+            "or pass a DataFrame with a text column."
+        )
+    if isinstance(data, (bytes, bytearray, dict)) or not isinstance(data, Iterable):
+        _text(data, 0)  # raises with the right advice
+    iterator = iter(data)  # type: ignore[arg-type]
+    start = 0
+    while True:
+        part = list(islice(iterator, chunk_size))
+        if not part and start:
+            return
+        yield _from_values(part, pd.RangeIndex(start, start + len(part)), None)
+        if not part:
+            return
+        start += len(part)

@@ -1,0 +1,145 @@
+"""The Hugging Face encoder: tokenizer and model from a folder, device and precision, batched forward."""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import InvalidOptionError, ModelLoadError
+
+PRECISIONS = ("fp32", "int8", "fp16", "bf16")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU."""
+    if device not in DEVICES and not str(device).startswith("cuda:"):
+        raise InvalidOptionError(f"device={device!r} is not one of {list(DEVICES)} (or 'cuda:N').")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidOptionError(f"device={device!r} was asked for but torch sees no CUDA device; use device='cpu'.")
+    return torch.device(device)
+
+
+def _check_precision(precision: str, device: torch.device) -> None:
+    if precision not in PRECISIONS:
+        raise InvalidOptionError(f"precision={precision!r} is not one of {list(PRECISIONS)}.")
+    if precision == "int8" and device.type != "cpu":
+        raise InvalidOptionError("precision='int8' (dynamic quantization) runs on the CPU only; "
+                                 "use precision='fp16' or 'bf16' on CUDA, or device='cpu'.")
+    if precision == "fp16" and device.type == "cpu":
+        raise InvalidOptionError("precision='fp16' is for CUDA; on the CPU use 'fp32' or 'int8'.")
+
+
+def _load_tokenizer(folder: Path, do_lower_case: bool | None):
+    from tokenizers import normalizers
+    from transformers import AutoTokenizer
+
+    kwargs = {} if do_lower_case is None else {"do_lower_case": do_lower_case}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), use_fast=True, **kwargs)
+    except Exception as e:  # transformers raises OSError/ValueError/KeyError for broken tokenizer files
+        raise ModelLoadError(f"Could not read the tokenizer in '{folder}': {type(e).__name__}: {e}") from e
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(f"The tokenizer in '{folder}' is not a fast (Rust) tokenizer; nlu_lite needs "
+                             "character offsets. Save a tokenizer.json with a transformers fast tokenizer.")
+    if do_lower_case is not None:
+        backend = tokenizer.backend_tokenizer
+        state = json.loads(backend.normalizer.__getstate__()) if backend.normalizer is not None else {}
+        if state.get("type") == "BertNormalizer" and state.get("lowercase") != do_lower_case:
+            backend.normalizer = normalizers.BertNormalizer(
+                clean_text=state.get("clean_text", True), handle_chinese_chars=state.get("handle_chinese_chars", True),
+                strip_accents=None, lowercase=do_lower_case)
+        probe = backend.normalizer.normalize_str("Ab") if backend.normalizer is not None else "Ab"
+        if (probe == "ab") != do_lower_case:
+            raise ModelLoadError(
+                f"The tokenizer in '{folder}' {'lowercases' if probe == 'ab' else 'keeps case'} but the model "
+                f"is declared do_lower_case={do_lower_case}; fix tokenizer_config.json or the catalog entry.")
+    return tokenizer
+
+
+def _load_model(folder: Path):
+    from transformers import AutoModel
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = AutoModel.from_pretrained(str(folder), dtype=torch.float32)
+    except Exception as e:  # corrupt / truncated weights, unsupported architecture, bad config
+        raise ModelLoadError(
+            f"Could not load the model weights in '{folder}': {type(e).__name__}: {str(e)[:300]}. "
+            "The files may be truncated or corrupt: download the model again (nlu-lite download) or re-save it."
+        ) from e
+    return model.eval()
+
+
+class Encoder:
+    """A fast tokenizer and a transformer model, ready to encode batches of wordpiece ids."""
+
+    def __init__(self, folder: Path, do_lower_case: bool | None, device: str = "auto",
+                 precision: str | None = None, threads: int | None = None) -> None:
+        self.folder = Path(folder)
+        self.device = resolve_device(device)
+        self.precision = precision or "fp32"
+        _check_precision(self.precision, self.device)
+        if threads is not None:
+            if not isinstance(threads, int) or threads < 1:
+                raise InvalidOptionError(f"threads={threads!r} must be a positive integer.")
+            torch.set_num_threads(threads)
+        self.tokenizer = _load_tokenizer(self.folder, do_lower_case)
+        model = _load_model(self.folder)
+        config = model.config
+        vocab = len(self.tokenizer)
+        if vocab > config.vocab_size:
+            raise ModelLoadError(
+                f"The tokenizer in '{self.folder}' has {vocab} wordpieces but the model's embeddings have "
+                f"{config.vocab_size} rows: tokenizer and weights come from different models. Put the matching "
+                "vocab.txt/tokenizer.json beside the weights.")
+        self.dim = int(config.hidden_size)
+        self.max_positions = int(getattr(config, "max_position_embeddings", 512))
+        self.cls_id = self.tokenizer.cls_token_id
+        self.sep_id = self.tokenizer.sep_token_id
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        if self.cls_id is None or self.sep_id is None:
+            raise ModelLoadError(f"The tokenizer in '{self.folder}' defines no [CLS]/[SEP] tokens; "
+                                 "nlu_lite supports BERT-family encoders.")
+        if self.precision == "int8":
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        elif self.precision == "fp16":
+            model = model.half()
+        elif self.precision == "bf16":
+            model = model.to(torch.bfloat16)
+        self.model = model.to(self.device)
+        self._lock = threading.Lock()
+
+    def forward(self, sequences: list[np.ndarray], batches: list[np.ndarray]) -> tuple[torch.Tensor, np.ndarray]:
+        """Run the model over ``sequences`` grouped by ``batches``.
+
+        Returns the last hidden states of all batches flattened to ``(rows, dim)`` float32 on the CPU
+        (padding rows included) and, per sequence, the row of its first position (its [CLS]).
+        """
+        seq_base = np.zeros(len(sequences), dtype=np.int64)
+        outputs: list[torch.Tensor] = []
+        base = 0
+        for batch in batches:
+            width = max(len(sequences[s]) for s in batch)
+            ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, s in enumerate(batch):
+                ids[row, :len(sequences[s])] = sequences[s]
+                mask[row, :len(sequences[s])] = 1
+            seq_base[batch] = base + np.arange(len(batch)) * width
+            with self._lock, torch.inference_mode():
+                hidden = self.model(input_ids=torch.from_numpy(ids).to(self.device),
+                                    attention_mask=torch.from_numpy(mask).to(self.device)).last_hidden_state
+            outputs.append(hidden.reshape(-1, hidden.shape[-1]).float().cpu())
+            base += len(batch) * width
+        if not outputs:
+            return torch.zeros((0, self.dim)), seq_base
+        return torch.cat(outputs), seq_base

@@ -1,0 +1,274 @@
+"""``load()`` and the ``Pipeline`` it returns: text in, a DataFrame of vectors out.
+
+The stages of ``predict``, one function each:
+input rows (documents.py) -> tokens and sentences (segmentation.py) -> wordpieces, windows and
+batches (batching.py) -> encoder forward (encoder.py) -> token / sentence / document vectors
+(pooling.py) -> DataFrame (frames.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import batching, documents, model_catalog, frames, pooling, segmentation, sources
+from .model_catalog import CatalogEntry
+from .encoder import Encoder
+from .errors import InvalidOptionError, ModelLoadError
+
+OUTPUT_LEVELS = ("token", "sentence", "document")
+SENTENCE_SPLITTERS = ("clinical", "sentencizer")
+
+
+class NoWordpieceWarning(UserWarning):
+    """Some tokens consist only of characters the model's tokenizer drops; their vectors are NaN."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Per-pipeline defaults of ``predict``; change them with ``Pipeline.set``."""
+
+    output_level: str
+    subword_pooling: str = "first"
+    pooling: str = "mean"
+    normalize: bool = False
+    positions: bool = False
+    batch_tokens: int = 8192
+    max_batch_size: int = 64
+    chunk_size: int = 256
+
+    def validate(self) -> Settings:
+        choices = {"output_level": OUTPUT_LEVELS, "subword_pooling": pooling.SUBWORD_POOLINGS,
+                   "pooling": pooling.UNIT_POOLINGS}
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise InvalidOptionError(f"{name}={getattr(self, name)!r} is not valid; choose one of {list(valid)}.")
+        for name in ("batch_tokens", "max_batch_size", "chunk_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InvalidOptionError(f"{name}={value!r} must be a positive integer.")
+        for name in ("normalize", "positions"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidOptionError(f"{name}={getattr(self, name)!r} must be True or False.")
+        return self
+
+
+class Pipeline:
+    """A loaded model with its text processing; call ``predict`` to get embeddings as a DataFrame."""
+
+    def __init__(self, entry: CatalogEntry, source: sources.ModelSource, encoder: Encoder,
+                 sentence_splitter: str, settings: Settings) -> None:
+        self.entry = entry
+        self.source = source
+        self.encoder = encoder
+        self.sentence_splitter = sentence_splitter
+        self.settings = settings.validate()
+        self._nlp = segmentation.build_nlp(sentence_splitter)
+        self.max_wordpieces = min(entry.max_wordpieces, encoder.max_positions)
+
+    def __repr__(self) -> str:
+        return (f"Pipeline({self.entry.name!r}, source={self.source.kind}:{self.source.folder}, "
+                f"dim={self.encoder.dim}, device={self.encoder.device}, precision={self.encoder.precision}, "
+                f"level={self.settings.output_level}, subword_pooling={self.settings.subword_pooling})")
+
+    @property
+    def column_name(self) -> str:
+        """Name of the embedding column of this pipeline's DataFrames."""
+        return self.entry.column_name
+
+    def set(self, **options: object) -> Pipeline:
+        """Change defaults of ``predict`` (e.g. ``pipe.set(subword_pooling='mean')``); returns the pipeline."""
+        unknown = sorted(set(options) - set(Settings.__dataclass_fields__))
+        if unknown:
+            raise InvalidOptionError(f"Unknown settings {unknown}; valid: {sorted(Settings.__dataclass_fields__)}.")
+        self.settings = replace(self.settings, **options).validate()
+        return self
+
+    def predict(self, data: object, output_level: str | None = None, *, text_column: str | None = None,
+                **options: object) -> pd.DataFrame:
+        """Embed ``data`` and return a DataFrame.
+
+        Args:
+            data: a string, a list/tuple/array/Series/iterable of strings, or a DataFrame with a text column.
+                ``None``/``NaN``/empty entries keep their row with null outputs.
+            output_level: ``"token"``, ``"sentence"`` or ``"document"`` (default: the pipeline's).
+            text_column: the DataFrame column holding the text (default ``"text"``); other columns are kept.
+            **options: per-call overrides of the settings: ``positions`` (add ``begin``/``end``, end exclusive),
+                ``subword_pooling`` (``first``, ``last``, ``mean``, ``first_last``), ``pooling`` (``mean``,
+                ``cls``, ``max``), ``normalize`` (L2-normalise sentence/document vectors), ``batch_tokens``,
+                ``max_batch_size``, ``chunk_size``.
+
+        Returns:
+            One row per token, sentence or document, indexed by the input's index (``origin_index``),
+            with the text, ``sentence_id`` (token and sentence level), optional ``begin``/``end`` and the
+            embedding column (1-D float32 arrays), then the input DataFrame's other columns.
+        """
+        parts = list(self.predict_iter(data, output_level, text_column=text_column, **options))
+        return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+    def predict_iter(self, data: object, output_level: str | None = None, *, text_column: str | None = None,
+                     **options: object) -> Iterator[pd.DataFrame]:
+        """Like ``predict`` but yields one DataFrame per chunk of ``chunk_size`` input rows.
+
+        Memory stays bounded by the chunk, whatever the input's length; generators are read lazily.
+        """
+        if output_level is not None:
+            options["output_level"] = output_level
+        unknown = sorted(set(options) - set(Settings.__dataclass_fields__))
+        if unknown:
+            raise InvalidOptionError(
+                f"predict() got unknown options {unknown}; valid: {sorted(Settings.__dataclass_fields__)}.")
+        settings = replace(self.settings, **options).validate()
+        empty_tokens = 0
+        for docs in documents.chunks(data, text_column, settings.chunk_size):
+            frame, missing = self._predict_chunk(docs, settings)
+            empty_tokens += missing
+            yield frame
+        if empty_tokens:
+            warnings.warn(
+                f"{empty_tokens} token(s) consist only of characters the model's tokenizer drops (e.g. control "
+                "or zero-width characters); their vectors are NaN. Filter them with df[df[col].map(np.isfinite"
+                ").map(np.all)] or clean the text.", NoWordpieceWarning, stacklevel=3)
+
+    def _predict_chunk(self, docs: documents.Documents, s: Settings) -> tuple[pd.DataFrame, int]:
+        present = np.asarray([k for k, t in enumerate(docs.texts) if t is not None], dtype=np.int64)
+        texts = [docs.texts[k] for k in present.tolist()]
+        seg = None
+        if s.output_level == "document":
+            unit_doc = np.arange(len(texts), dtype=np.int64)
+            unit_begin = np.asarray([len(t) - len(t.lstrip()) for t in texts], dtype=np.int64)
+            unit_end = np.asarray([len(t.rstrip()) for t in texts], dtype=np.int64)
+        else:
+            seg = segmentation.segment(texts, self._nlp)
+            unit_doc, unit_begin, unit_end = seg.sentence_doc, seg.sentence_begin, seg.sentence_end
+        wp = batching.tokenize_units(self.encoder.tokenizer, texts, unit_doc, unit_begin, unit_end)
+        hidden, rows = self._encode(wp, s)
+        position = present[unit_doc]
+        if s.output_level == "token":
+            return self._token_frame(docs, s, texts, seg, wp, hidden, rows, present)
+        if s.output_level == "sentence":
+            sentence_id = seg.sentence_begin * 0
+            starts = np.flatnonzero(np.r_[True, seg.sentence_doc[1:] != seg.sentence_doc[:-1]]) if len(seg.sentence_doc) else []
+            for k, start in enumerate(starts):
+                stop = starts[k + 1] if k + 1 < len(starts) else len(sentence_id)
+                sentence_id[start:stop] = np.arange(stop - start)
+            columns = {"sentence_id": sentence_id}
+        else:
+            columns = {}
+        vectors = pooling.pool_units(hidden, rows["unit_rows"], rows["unit_owner"], len(unit_doc),
+                                     rows["cls"], s.pooling)
+        if s.normalize:
+            vectors = pooling.l2_normalize(vectors)
+        if s.positions:
+            columns.update(begin=unit_begin, end=unit_end)
+        unit_texts = [texts[d][b:e] for d, b, e in zip(unit_doc.tolist(), unit_begin.tolist(), unit_end.tolist())]
+        frame = frames.assemble(docs, s.output_level, self.column_name, position, unit_texts,
+                                vectors.numpy(), columns)
+        return frame, 0
+
+    def _token_frame(self, docs, s, texts, seg, wp, hidden, rows, present) -> tuple[pd.DataFrame, int]:
+        doc_base = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(t) + 1 for t in texts], out=doc_base[1:])
+        wp_doc = np.repeat(seg.sentence_doc, np.diff(wp.unit_start))
+        first, last = pooling.token_ranges(doc_base[seg.token_doc] + seg.token_begin,
+                                           doc_base[seg.token_doc] + seg.token_end,
+                                           doc_base[wp_doc] + wp.begin, doc_base[wp_doc] + wp.end)
+        content = hidden[torch.from_numpy(rows["content"])]
+        vectors = pooling.pool_subwords(content, first, last, s.subword_pooling)
+        columns = {"sentence_id": seg.token_sentence}
+        if s.positions:
+            columns.update(begin=seg.token_begin, end=seg.token_end)
+        token_texts = [texts[d][b:e] for d, b, e in
+                       zip(seg.token_doc.tolist(), seg.token_begin.tolist(), seg.token_end.tolist())]
+        frame = frames.assemble(docs, "token", self.column_name, present[seg.token_doc], token_texts,
+                                vectors.numpy(), columns)
+        return frame, int((first > last).sum())
+
+    def _encode(self, wp: batching.Wordpieces, s: Settings) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
+        """Forward every unit (in windows) and index the output rows of each unit's pieces."""
+        win = batching.plan_windows(wp.unit_start, self.max_wordpieces - 2)
+        enc = self.encoder
+        sequences = [
+            np.concatenate(([enc.cls_id], wp.ids[base + a: base + b], [enc.sep_id]))
+            for base, a, b in zip(wp.unit_start[win.unit].tolist(), win.start.tolist(), win.stop.tolist())
+        ]
+        batches = batching.plan_batches(win.lengths, s.batch_tokens, s.max_batch_size)
+        hidden, seq_base = enc.forward(sequences, batches)
+        owned = win.own_stop - win.own_start
+        # row of unit-local wordpiece p in window w: seq_base[w] + 1 + (p - start[w])
+        local = np.arange(int(owned.sum())) - np.repeat(np.cumsum(owned) - owned, owned)
+        content = np.repeat(seq_base + 1 - win.start + win.own_start, owned) + local
+        n_units = len(wp.unit_start) - 1
+        is_first = np.r_[True, win.unit[1:] != win.unit[:-1]] if len(win.unit) else np.zeros(0, bool)
+        is_last = np.r_[win.unit[1:] != win.unit[:-1], True] if len(win.unit) else np.zeros(0, bool)
+        cls_rows = seq_base[is_first]
+        sep_rows = seq_base[is_last] + (win.stop - win.start)[is_last] + 1
+        counts = np.diff(wp.unit_start)
+        content_owner = np.repeat(np.arange(n_units), counts)
+        unit_rows = np.concatenate([cls_rows, content, sep_rows])
+        unit_owner = np.concatenate([np.arange(n_units), content_owner, np.arange(n_units)])
+        return hidden, {"content": content, "cls": cls_rows, "unit_rows": unit_rows, "unit_owner": unit_owner}
+
+
+def _entry_for_folder(folder: Path) -> CatalogEntry:
+    """A catalog-like entry for a model folder that is not in the catalog (saved bundle or plain HF folder)."""
+    import json
+
+    config = json.loads((folder / "config.json").read_text("utf-8"))
+    slug = re.sub(r"[^0-9a-z]+", "_", folder.resolve().name.lower()).strip("_") or "model"
+    max_positions = int(config.get("max_position_embeddings", 512))
+    return CatalogEntry(
+        name=slug, hf_id=str(folder), revision="local", do_lower_case=None,  # type: ignore[arg-type]
+        dim=int(config.get("hidden_size", config.get("dim", 0))), max_wordpieces=max_positions, normalize=False,
+        license="unknown (local folder)", description=f"Local model folder {folder}")
+
+
+def load(name: str | None = None, *, path: str | os.PathLike | None = None, revision: str | None = None,
+         device: str = "auto", precision: str | None = None, threads: int | None = None,
+         sentence_splitter: str = "clinical", **settings: object) -> Pipeline:
+    """Load an embedding pipeline by catalog name, alias or local folder.
+
+    Args:
+        name: a catalog name (``en.embed.biobert.clinical_base_cased``; the ``en.`` may be left out), an alias
+            (``clinical_bert``), or a folder path. Default: the packaged all-MiniLM-L6-v2, which works offline.
+        path: a local model folder to load instead of looking anywhere else; with ``name`` the catalog entry
+            still supplies casing, limits and the column name.
+        revision: hub revision overriding the catalog's.
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        precision: ``"fp32"`` (CPU default), ``"int8"`` (CPU, dynamic quantization), ``"fp16"``/``"bf16"``.
+        threads: torch CPU threads (process-wide); default: torch's own choice.
+        sentence_splitter: ``"clinical"`` (rules for clinical layout) or ``"sentencizer"`` (spaCy's).
+        **settings: defaults for ``predict`` (see ``Pipeline.predict``), e.g. ``subword_pooling="mean"``.
+
+    Model files are looked for in: ``path``; a packaged model; the Hugging Face cache; the hub (unless
+    ``HF_HUB_OFFLINE=1``). Unknown names raise ``UnknownModelError`` listing the closest catalog names.
+    """
+    if sentence_splitter not in SENTENCE_SPLITTERS:
+        raise InvalidOptionError(f"sentence_splitter={sentence_splitter!r} is not one of {list(SENTENCE_SPLITTERS)}.")
+    if path is None and name is not None and os.path.isdir(os.path.expanduser(name)):
+        path, name = name, None
+    if path is not None:
+        folder = Path(path).expanduser()
+        sources.check_folder(folder)
+        entry = model_catalog.resolve(name) if name is not None else _entry_for_folder(folder)
+        source = sources.ModelSource(folder, "folder")
+    else:
+        entry = model_catalog.resolve(name if name is not None else "default")
+        source = sources.locate(entry, revision)
+    encoder = Encoder(source.folder, entry.do_lower_case, device=device, precision=precision, threads=threads)
+    if entry.dim != encoder.dim:
+        raise ModelLoadError(f"The model in '{source.folder}' has hidden size {encoder.dim}, but the catalog entry "
+                             f"{entry.name!r} says dim={entry.dim}: the folder holds another model.")
+    defaults = {"output_level": entry.default_level, "normalize": entry.normalize, **settings}
+    unknown = sorted(set(defaults) - set(Settings.__dataclass_fields__))
+    if unknown:
+        raise InvalidOptionError(f"load() got unknown options {unknown}; valid: {sorted(Settings.__dataclass_fields__)}.")
+    return Pipeline(entry, source, encoder, sentence_splitter, Settings(**defaults))
