@@ -66,7 +66,10 @@ def _load_tokenizer(folder: Path, do_lower_case: bool | None):
 
 def _load_model(folder: Path):
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # the per-tensor "Loading weights" bar is noise in a notebook
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -76,6 +79,9 @@ def _load_model(folder: Path):
             f"Could not load the model weights in '{folder}': {type(e).__name__}: {str(e)[:300]}. "
             "The files may be truncated or corrupt: download the model again (nlu-lite download) or re-save it."
         ) from e
+    finally:
+        if bar_was_on:
+            hf_logging.enable_progress_bar()
     return model.eval()
 
 

@@ -44,6 +44,7 @@ class Settings:
     batch_tokens: int = 8192
     max_batch_size: int = 64
     chunk_size: int = 256
+    max_wordpieces: int | None = None  # window size, [CLS]/[SEP] included; None: the catalog's limit
 
     def validate(self) -> Settings:
         choices = {"output_level": OUTPUT_LEVELS, "subword_pooling": pooling.SUBWORD_POOLINGS,
@@ -55,6 +56,10 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InvalidOptionError(f"{name}={value!r} must be a positive integer.")
+        if self.max_wordpieces is not None and (
+                not isinstance(self.max_wordpieces, int) or isinstance(self.max_wordpieces, bool)
+                or self.max_wordpieces < 4):
+            raise InvalidOptionError(f"max_wordpieces={self.max_wordpieces!r} must be an integer >= 4 (or None).")
         for name in ("normalize", "positions"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidOptionError(f"{name}={getattr(self, name)!r} must be True or False.")
@@ -72,7 +77,6 @@ class Pipeline:
         self.sentence_splitter = sentence_splitter
         self.settings = settings.validate()
         self._nlp = segmentation.build_nlp(sentence_splitter)
-        self.max_wordpieces = min(entry.max_wordpieces, encoder.max_positions)
 
     def __repr__(self) -> str:
         return (f"Pipeline({self.entry.name!r}, source={self.source.kind}:{self.source.folder}, "
@@ -194,7 +198,9 @@ class Pipeline:
 
     def _encode(self, wp: batching.Wordpieces, s: Settings) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
         """Forward every unit (in windows) and index the output rows of each unit's pieces."""
-        win = batching.plan_windows(wp.unit_start, self.max_wordpieces - 2)
+        limit = min(s.max_wordpieces or self.entry.max_wordpieces, self.entry.max_wordpieces,
+                    self.encoder.max_positions)
+        win = batching.plan_windows(wp.unit_start, limit - 2)
         enc = self.encoder
         sequences = [
             np.concatenate(([enc.cls_id], wp.ids[base + a: base + b], [enc.sep_id]))

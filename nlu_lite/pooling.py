@@ -78,7 +78,7 @@ def pool_units(hidden: torch.Tensor, rows: np.ndarray, owner: np.ndarray, n_unit
         return sums / counts.unsqueeze(1)
     if how == "max":
         init = torch.full((n_units, dim), float("-inf"), dtype=hidden.dtype)
-        return init.index_reduce_(0, index, values, "amax", include_self=True)
+        return init.scatter_reduce_(0, index.unsqueeze(1).expand_as(values), values, "amax", include_self=True)
     raise ValueError(f"unknown unit pooling {how!r}")
 
 

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nlu_lite.batching import plan_batches, plan_windows
+
+
+@pytest.mark.parametrize("lengths,max_content", [([0, 1, 5], 4), ([100], 10), ([31, 32, 33, 64, 65], 32), ([7], 2)])
+def test_batching_windows_own_every_wordpiece_once(lengths, max_content):
+    unit_start = np.r_[0, np.cumsum(lengths)]
+    win = plan_windows(unit_start, max_content)
+    assert (win.stop - win.start <= max_content).all()
+    for u, n in enumerate(lengths):
+        mine = win.unit == u
+        owned = np.concatenate([np.arange(a, b) for a, b in zip(win.own_start[mine], win.own_stop[mine])])
+        assert owned.tolist() == list(range(n))
+        assert ((win.start[mine] <= win.own_start[mine]) & (win.own_stop[mine] <= win.stop[mine])).all()
+
+
+def test_batching_windows_keep_context_around_owned_pieces():
+    win = plan_windows(np.array([0, 100]), 20)
+    inner = slice(1, -1)
+    assert ((win.own_start - win.start)[inner] >= 4).all()
+    assert ((win.stop - win.own_stop)[inner] >= 4).all()
+
+
+@pytest.mark.parametrize("max_tokens,max_sequences", [(64, 100), (10, 2), (1000, 3)])
+def test_batching_batches_cover_all_within_budget(max_tokens, max_sequences):
+    lengths = np.array([3, 50, 7, 7, 20, 2, 90, 13])
+    batches = plan_batches(lengths, max_tokens, max_sequences)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) <= max_sequences
+        assert len(batch) == 1 or lengths[batch].max() * len(batch) <= max_tokens
+    widths = [lengths[b].max() for b in batches]
+    assert widths == sorted(widths, reverse=True)

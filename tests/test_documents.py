@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nlu_lite.documents import chunks
+from nlu_lite.errors import InvalidInputError
+
+
+def one(data, **kw):
+    parts = list(chunks(data, **kw))
+    assert len(parts) == 1
+    return parts[0]
+
+
+@pytest.mark.parametrize("data,texts,labels", [
+    ("a b", ["a b"], [0]),
+    (["x", "y"], ["x", "y"], [0, 1]),
+    (("x", None, float("nan"), "", "  \n", pd.NA), ["x", None, None, None, None, None], list(range(6))),
+    (np.array(["x", "y"]), ["x", "y"], [0, 1]),
+    (pd.Series(["x", "y"], index=[7, 7]), ["x", "y"], [7, 7]),
+    ((t for t in ["x", "y"]), ["x", "y"], [0, 1]),
+    (None, [None], [0]),
+])
+def test_documents_accepted_inputs(data, texts, labels):
+    docs = one(data)
+    assert docs.texts == texts
+    assert list(docs.index) == labels
+    assert docs.index.name == "origin_index"
+
+
+def test_documents_dataframe_keeps_other_columns_and_does_not_modify_caller():
+    frame = pd.DataFrame({"note": ["a", None], "id": [10, 11]}, index=["p", "q"])
+    before = frame.copy()
+    docs = one(frame, text_column="note")
+    assert docs.texts == ["a", None]
+    assert list(docs.index) == ["p", "q"]
+    assert list(docs.extras.columns) == ["id"]
+    pd.testing.assert_frame_equal(frame, before)
+
+
+@pytest.mark.parametrize("data,fragment", [
+    ([1, "x"], "Row 0 holds 1 of type int"),
+    (["x", b"bytes"], "decode it first"),
+    (["x", ["nested"]], "one string per row"),
+    (3.5, "of type float"),
+    ({"text": "x"}, "of type dict"),
+    (np.array([["a", "b"]]), "must be 1-D"),
+])
+def test_documents_bad_values_name_value_and_position(data, fragment):
+    with pytest.raises(InvalidInputError) as info:
+        list(chunks(data))
+    assert fragment in str(info.value)
+    assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
+
+
+def test_documents_dataframe_without_text_column_lists_columns():
+    with pytest.raises(InvalidInputError, match=r"no column 'text'; its columns are \['note'\].*text_column"):
+        list(chunks(pd.DataFrame({"note": ["a"]})))
+
+
+def test_documents_text_column_on_non_frame_is_an_error():
+    with pytest.raises(InvalidInputError, match="applies to DataFrames only"):
+        list(chunks(["a"], text_column="note"))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10])
+def test_documents_chunks_cover_every_row_once(size):
+    data = [f"t{i}" for i in range(7)]
+    parts = list(chunks(iter(data), chunk_size=size))
+    assert [t for p in parts for t in p.texts] == data
+    assert [i for p in parts for i in p.index] == list(range(7))
+
+
+@pytest.mark.parametrize("data", [[], pd.DataFrame({"text": []}), pd.Series([], dtype=object)])
+def test_documents_empty_inputs_give_one_empty_chunk(data):
+    assert [len(p.texts) for p in chunks(data)] == [0]
