@@ -44,6 +44,9 @@ def tokenize_units(tokenizer, texts: list[str], unit_doc: np.ndarray, unit_begin
                    unit_end: np.ndarray) -> Wordpieces:
     """Wordpiece-tokenize every unit in one batched call of the fast tokenizer."""
     unit_texts = [texts[d][b:e] for d, b, e in zip(unit_doc.tolist(), unit_begin.tolist(), unit_end.tolist())]
+    if not unit_texts:
+        nothing = np.zeros(0, dtype=np.int64)
+        return Wordpieces(ids=nothing, begin=nothing, end=nothing, unit_start=np.zeros(1, dtype=np.int64))
     encoded = tokenizer(unit_texts, add_special_tokens=False, return_offsets_mapping=True,
                         return_attention_mask=False, return_token_type_ids=False, verbose=False)
     counts = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64, count=len(unit_texts))

@@ -113,8 +113,11 @@ def build_nlp(sentence_splitter: str = "clinical") -> Language:
     for case in _CLINICAL_SPECIAL_CASES:
         for variant in {case, case.upper()}:
             nlp.tokenizer.add_special_case(variant, [{ORTH: variant}])
+    # MTSamples glues section headers with commas: "allergies.,MEDICATIONS: , Her ..."
     prefixes = list(nlp.Defaults.prefixes) + [r",(?=[A-Za-z])"]
     nlp.tokenizer.prefix_search = spacy.util.compile_prefix_regex(prefixes).search
+    infixes = list(nlp.Defaults.infixes) + [r"(?<=[.:;]),(?=[A-Za-z])"]
+    nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
     if sentence_splitter == "clinical":
         nlp.add_pipe("nlu_lite_clinical_sentences")
     elif sentence_splitter == "sentencizer":

@@ -50,12 +50,12 @@ def build_tiny_bert(folder: Path, cased: bool, max_positions: int = 64, seed: in
 
 @pytest.fixture(scope="session")
 def tiny_cased_dir(tmp_path_factory) -> Path:
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny_cased"), cased=True)
+    return build_tiny_bert(tmp_path_factory.mktemp("models") / "tiny_cased", cased=True)
 
 
 @pytest.fixture(scope="session")
 def tiny_uncased_dir(tmp_path_factory) -> Path:
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny_uncased"), cased=False)
+    return build_tiny_bert(tmp_path_factory.mktemp("models") / "tiny_uncased", cased=False)
 
 
 @pytest.fixture(scope="session")
