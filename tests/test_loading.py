@@ -1,0 +1,121 @@
+"""Model sources and load-time errors, through the real load() path."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import nlu_lite
+from nlu_lite.errors import InvalidOptionError, ModelLoadError, ModelNotAvailableError
+
+
+def test_loading_folder_as_name_or_path(tiny_cased_dir):
+    by_name = nlu_lite.load(str(tiny_cased_dir))
+    by_path = nlu_lite.load(path=tiny_cased_dir)
+    assert by_name.source.kind == by_path.source.kind == "folder"
+    assert by_name.column_name == "tiny_cased_embeddings"
+
+
+def test_loading_catalog_name_with_local_folder_uses_catalog_settings(tmp_path, minilm_dir):
+    pipe = nlu_lite.load("minilm", path=minilm_dir)
+    assert pipe.source.kind == "folder"
+    assert pipe.column_name == "en_embed_sentence_all_minilm_l6_v2_embeddings"
+
+
+def test_loading_catalog_forces_cased_tokenizer(tmp_path, tiny_cased_dir):
+    """A cased checkpoint whose tokenizer files say lowercase (as Bio_ClinicalBERT's defaults do)."""
+    import json
+
+    folder = tmp_path / "clinical"
+    shutil.copytree(tiny_cased_dir, folder)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config["do_lower_case"] = True
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    (folder / "tokenizer.json").unlink()
+    plain = nlu_lite.load(path=folder)
+    assert plain.encoder.tokenizer.tokenize("Patient")[0] != "Patient"
+    # dim differs from the catalog's 768, so check the forcing through the encoder directly
+    from nlu_lite.encoder import Encoder
+
+    forced = Encoder(folder, do_lower_case=False)
+    assert forced.tokenizer.tokenize("Patient") == ["Patient"]
+
+
+def test_loading_offline_without_files_names_model_places_and_fix(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(ModelNotAvailableError) as info:
+        nlu_lite.load("en.embed.biobert.clinical_base_cased")
+    message = str(info.value)
+    for fragment in ("en.embed.biobert.clinical_base_cased", "emilyalsentzer/Bio_ClinicalBERT", "Hugging Face cache",
+                     "HF_HUB_OFFLINE", "path='FOLDER'"):
+        assert fragment in message
+    assert isinstance(info.value, FileNotFoundError)
+
+
+def test_loading_missing_folder(tmp_path):
+    with pytest.raises(ModelNotAvailableError, match="does not exist"):
+        nlu_lite.load(path=tmp_path / "nope")
+
+
+def test_loading_incomplete_folder_lists_missing_files(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelLoadError, match="lacks tokenizer.json or vocab.txt, model.safetensors"):
+        nlu_lite.load(path=tmp_path)
+
+
+def test_loading_truncated_weights(tmp_path, tiny_cased_dir):
+    folder = tmp_path / "broken"
+    shutil.copytree(tiny_cased_dir, folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ModelLoadError, match="truncated or corrupt"):
+        nlu_lite.load(path=folder)
+
+
+def test_loading_vocab_larger_than_embeddings(tmp_path, tiny_cased_dir):
+    import json
+
+    folder = tmp_path / "mismatch"
+    shutil.copytree(tiny_cased_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["vocab_size"] = 50
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError):
+        nlu_lite.load(path=folder)
+
+
+@pytest.mark.parametrize("kwargs,fragment", [({"device": "tpu"}, "device='tpu'"),
+                                             ({"precision": "fp8"}, "precision='fp8'"),
+                                             ({"precision": "fp16", "device": "cpu"}, "fp16"),
+                                             ({"sentence_splitter": "pysbd"}, "sentence_splitter"),
+                                             ({"threads": 0}, "threads=0"),
+                                             ({"colour": 1}, "unknown options")])
+def test_loading_bad_options(tiny_cased_dir, kwargs, fragment):
+    with pytest.raises(InvalidOptionError, match=fragment):
+        nlu_lite.load(path=tiny_cased_dir, **kwargs)
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+def test_loading_cuda_matches_cpu(tiny_cased_dir, precision):
+    import numpy as np
+
+    cpu = nlu_lite.load(path=tiny_cased_dir, device="cpu")
+    gpu = nlu_lite.load(path=tiny_cased_dir, device="cuda", precision=precision)
+    text = "Patient denies chest pain. BP 120/80."
+    a = np.stack(cpu.predict(text)[cpu.column_name].to_list())
+    b = np.stack(gpu.predict(text)[gpu.column_name].to_list())
+    assert np.abs(a - b).max() < (1e-4 if precision == "fp32" else 5e-2)
+
+
+def test_public_api_is_small():
+    assert set(nlu_lite.__all__) == {"__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning",
+                                     "errors"}
+    for error in ("UnknownModelError", "ModelNotAvailableError", "ModelLoadError", "InvalidOptionError",
+                  "InvalidInputError", "CatalogError"):
+        assert issubclass(getattr(nlu_lite.errors, error), nlu_lite.errors.NluLiteError)
