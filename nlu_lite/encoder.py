@@ -77,7 +77,7 @@ def _load_model(folder: Path):
     except Exception as e:  # corrupt / truncated weights, unsupported architecture, bad config
         raise ModelLoadError(
             f"Could not load the model weights in '{folder}': {type(e).__name__}: {str(e)[:300]}. "
-            "The files may be truncated or corrupt: download the model again (nlu-lite download) or re-save it."
+            "The files may be truncated or corrupt: download the model again or re-save it with save_pretrained()."
         ) from e
     finally:
         if bar_was_on:

@@ -116,7 +116,7 @@ def locate(entry: CatalogEntry, revision: str | None = None) -> ModelSource:
     raise ModelNotAvailableError(
         f"Model {entry.name!r} ({entry.hf_id}@{revision}) is not available here. Looked in: "
         + "; ".join(looked)
-        + ". Fix: on a machine with network run `nlu-lite download "
-        + f"{entry.name} --to FOLDER` (or huggingface-cli download {entry.hf_id}), copy FOLDER here and call "
+        + ". Fix: on a machine with network run `huggingface-cli download "
+        + f"{entry.hf_id} --local-dir FOLDER`, copy FOLDER here and call "
         + f"nlu_lite.load({entry.name!r}, path='FOLDER')."
     ) from cause
