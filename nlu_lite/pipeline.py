@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import warnings
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,6 +29,15 @@ from .errors import InvalidOptionError, ModelLoadError
 
 OUTPUT_LEVELS = ("token", "sentence", "document")
 SENTENCE_SPLITTERS = ("clinical", "sentencizer")
+
+
+@contextmanager
+def _timed(stats: Counter, key: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        stats[key] += time.perf_counter() - start
 
 
 class NoWordpieceWarning(UserWarning):
@@ -77,6 +89,8 @@ class Pipeline:
         self.sentence_splitter = sentence_splitter
         self.settings = settings.validate()
         self._nlp = segmentation.build_nlp(sentence_splitter)
+        self.last_stats: Counter = Counter()
+        """Seconds per stage and wordpiece counts (real, padded) of the latest ``predict`` call."""
 
     def __repr__(self) -> str:
         return (f"Pipeline({self.entry.name!r}, source={self.source.kind}:{self.source.folder}, "
@@ -131,6 +145,7 @@ class Pipeline:
             raise InvalidOptionError(
                 f"predict() got unknown options {unknown}; valid: {sorted(Settings.__dataclass_fields__)}.")
         settings = replace(self.settings, **options).validate()
+        self.last_stats = Counter()
         empty_tokens = 0
         for docs in documents.chunks(data, text_column, settings.chunk_size):
             frame, missing = self._predict_chunk(docs, settings)
@@ -143,58 +158,66 @@ class Pipeline:
                 ").map(np.all)] or clean the text.", NoWordpieceWarning, stacklevel=3)
 
     def _predict_chunk(self, docs: documents.Documents, s: Settings) -> tuple[pd.DataFrame, int]:
+        """One chunk through every stage; returns its DataFrame and the count of tokens without wordpieces."""
+        stats = self.last_stats
         present = np.asarray([k for k, t in enumerate(docs.texts) if t is not None], dtype=np.int64)
         texts = [docs.texts[k] for k in present.tolist()]
-        seg = None
-        if s.output_level == "document":
-            unit_doc = np.arange(len(texts), dtype=np.int64)
-            unit_begin = np.asarray([len(t) - len(t.lstrip()) for t in texts], dtype=np.int64)
-            unit_end = np.asarray([len(t.rstrip()) for t in texts], dtype=np.int64)
-        else:
-            seg = segmentation.segment(texts, self._nlp)
-            unit_doc, unit_begin, unit_end = seg.sentence_doc, seg.sentence_begin, seg.sentence_end
-        wp = batching.tokenize_units(self.encoder.tokenizer, texts, unit_doc, unit_begin, unit_end)
-        hidden, rows = self._encode(wp, s)
-        position = present[unit_doc]
-        if s.output_level == "token":
-            return self._token_frame(docs, s, texts, seg, wp, hidden, rows, present)
-        if s.output_level == "sentence":
-            sentence_id = seg.sentence_begin * 0
-            starts = np.flatnonzero(np.r_[True, seg.sentence_doc[1:] != seg.sentence_doc[:-1]]) if len(seg.sentence_doc) else []
-            for k, start in enumerate(starts):
-                stop = starts[k + 1] if k + 1 < len(starts) else len(sentence_id)
-                sentence_id[start:stop] = np.arange(stop - start)
-            columns = {"sentence_id": sentence_id}
-        else:
-            columns = {}
-        vectors = pooling.pool_units(hidden, rows["unit_rows"], rows["unit_owner"], len(unit_doc),
-                                     rows["cls"], s.pooling)
-        if s.normalize:
-            vectors = pooling.l2_normalize(vectors)
-        if s.positions:
-            columns.update(begin=unit_begin, end=unit_end)
-        unit_texts = [texts[d][b:e] for d, b, e in zip(unit_doc.tolist(), unit_begin.tolist(), unit_end.tolist())]
-        frame = frames.assemble(docs, s.output_level, self.column_name, position, unit_texts,
-                                vectors.numpy(), columns)
-        return frame, 0
+        with _timed(stats, "segment_s"):
+            seg, units = self._units(texts, s.output_level)
+        with _timed(stats, "tokenize_s"):
+            wp = batching.tokenize_units(self.encoder.tokenizer, texts, *units)
+        with _timed(stats, "forward_s"):
+            hidden, rows = self._encode(wp, s)
+        with _timed(stats, "pool_s"):
+            if s.output_level == "token":
+                spans, vectors, columns = self._token_vectors(texts, seg, wp, hidden, rows, s)
+                missing = int(np.isnan(vectors[:, 0]).sum()) if len(vectors) else 0
+            else:
+                spans, vectors, columns = self._unit_vectors(seg, units, hidden, rows, s)
+                missing = 0
+        with _timed(stats, "dataframe_s"):
+            doc, begin, end = spans
+            if s.positions:
+                columns.update(begin=begin, end=end)
+            pieces = [texts[d][b:e] for d, b, e in zip(doc.tolist(), begin.tolist(), end.tolist())]
+            frame = frames.assemble(docs, s.output_level, self.column_name, present[doc], pieces,
+                                    vectors.numpy(), columns)
+        return frame, missing
 
-    def _token_frame(self, docs, s, texts, seg, wp, hidden, rows, present) -> tuple[pd.DataFrame, int]:
+    def _units(self, texts: list[str], level: str):
+        """The spans encoded as one sequence each: sentences, or whole (stripped) documents."""
+        if level == "document":
+            begin = np.asarray([len(t) - len(t.lstrip()) for t in texts], dtype=np.int64)
+            end = np.asarray([len(t.rstrip()) for t in texts], dtype=np.int64)
+            return None, (np.arange(len(texts), dtype=np.int64), begin, end)
+        seg = segmentation.segment(texts, self._nlp)
+        return seg, (seg.sentence_doc, seg.sentence_begin, seg.sentence_end)
+
+    def _token_vectors(self, texts, seg, wp, hidden, rows, s):
+        """Token spans, their pooled wordpiece vectors (NaN where no wordpiece) and their columns."""
         doc_base = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum([len(t) + 1 for t in texts], out=doc_base[1:])
+        np.cumsum([len(t) + 1 for t in texts], out=doc_base[1:])  # one coordinate line for all documents
         wp_doc = np.repeat(seg.sentence_doc, np.diff(wp.unit_start))
         first, last = pooling.token_ranges(doc_base[seg.token_doc] + seg.token_begin,
                                            doc_base[seg.token_doc] + seg.token_end,
                                            doc_base[wp_doc] + wp.begin, doc_base[wp_doc] + wp.end)
         content = hidden[torch.from_numpy(rows["content"])]
         vectors = pooling.pool_subwords(content, first, last, s.subword_pooling)
-        columns = {"sentence_id": seg.token_sentence}
-        if s.positions:
-            columns.update(begin=seg.token_begin, end=seg.token_end)
-        token_texts = [texts[d][b:e] for d, b, e in
-                       zip(seg.token_doc.tolist(), seg.token_begin.tolist(), seg.token_end.tolist())]
-        frame = frames.assemble(docs, "token", self.column_name, present[seg.token_doc], token_texts,
-                                vectors.numpy(), columns)
-        return frame, int((first > last).sum())
+        spans = (seg.token_doc, seg.token_begin, seg.token_end)
+        return spans, vectors, {"sentence_id": seg.token_sentence}
+
+    def _unit_vectors(self, seg, units, hidden, rows, s):
+        """Sentence or document spans, their pooled vectors and their columns."""
+        unit_doc = units[0]
+        vectors = pooling.pool_units(hidden, rows["unit_rows"], rows["unit_owner"], len(unit_doc),
+                                     rows["cls"], s.pooling)
+        if s.normalize:
+            vectors = pooling.l2_normalize(vectors)
+        columns = {}
+        if seg is not None:  # sentence number within its document
+            first_of_doc = np.searchsorted(unit_doc, unit_doc, side="left")
+            columns["sentence_id"] = np.arange(len(unit_doc)) - first_of_doc
+        return units, vectors, columns
 
     def _encode(self, wp: batching.Wordpieces, s: Settings) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
         """Forward every unit (in windows) and index the output rows of each unit's pieces."""
@@ -208,6 +231,8 @@ class Pipeline:
         ]
         batches = batching.plan_batches(win.lengths, s.batch_tokens, s.max_batch_size)
         hidden, seq_base = enc.forward(sequences, batches)
+        self.last_stats["wordpieces"] += int(win.lengths.sum())
+        self.last_stats["padded_wordpieces"] += int(hidden.shape[0])
         owned = win.own_stop - win.own_start
         # row of unit-local wordpiece p in window w: seq_base[w] + 1 + (p - start[w])
         local = np.arange(int(owned.sum())) - np.repeat(np.cumsum(owned) - owned, owned)
