@@ -80,17 +80,25 @@ def plan_windows(unit_start: np.ndarray, max_content: int) -> Windows:
     return Windows(*(table[:, k] for k in range(5)))
 
 
-def plan_batches(lengths: np.ndarray, max_tokens: int, max_sequences: int) -> list[np.ndarray]:
+def plan_batches(lengths: np.ndarray, max_tokens: int, max_sequences: int,
+                 max_padding: float = 0.1) -> list[np.ndarray]:
     """Group sequence indices into batches, longest first, each with padded size <= ``max_tokens``.
 
-    A single sequence longer than ``max_tokens`` still gets a batch of its own.
+    A batch also closes before its padding would exceed ``max_padding`` of its padded size (the long tail
+    of lengths would otherwise pad short sentences to the longest). A single sequence longer than
+    ``max_tokens`` still gets a batch of its own.
     """
     order = np.argsort(-lengths, kind="stable")
+    sorted_lengths = lengths[order]
     batches: list[np.ndarray] = []
     i = 0
     while i < len(order):
-        width = int(lengths[order[i]])  # the longest sequence of the batch sets its padded width
-        size = max(1, min(max_sequences, max_tokens // max(width, 1)))
+        width = int(sorted_lengths[i])  # the longest sequence of the batch sets its padded width
+        size = max(1, min(max_sequences, max_tokens // max(width, 1), len(order) - i))
+        real = np.cumsum(sorted_lengths[i:i + size])
+        padded = width * np.arange(1, size + 1)
+        padding = 1.0 - real / padded  # non-decreasing: lengths are sorted longest first
+        size = max(1, int(np.searchsorted(padding, max_padding, side="right")))
         batches.append(order[i:i + size])
         i += size
     return batches

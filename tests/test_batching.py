@@ -35,3 +35,11 @@ def test_batching_batches_cover_all_within_budget(max_tokens, max_sequences):
         assert len(batch) == 1 or lengths[batch].max() * len(batch) <= max_tokens
     widths = [lengths[b].max() for b in batches]
     assert widths == sorted(widths, reverse=True)
+
+
+@pytest.mark.parametrize("max_padding", [0.05, 0.1, 0.3])
+def test_batching_padding_stays_under_limit(max_padding):
+    lengths = np.r_[np.random.default_rng(0).integers(3, 40, 500), [250, 200, 120]]
+    for batch in plan_batches(lengths, 8192, 64, max_padding=max_padding):
+        if len(batch) > 1:
+            assert 1 - lengths[batch].sum() / (lengths[batch].max() * len(batch)) <= max_padding

@@ -91,3 +91,18 @@ def test_minilm_window_seams_stay_close_to_single_pass(minilm, window, token_mea
     s_whole = stack(minilm.predict(sentence, max_wordpieces=256), minilm)[0]
     s_window = stack(minilm.predict(sentence, max_wordpieces=window), minilm)[0]
     assert float(s_whole @ s_window) >= sentence_cos
+
+
+@pytest.mark.slow
+def test_minilm_int8_accuracy_guard(minilm):
+    """precision='int8' against fp32 on real clinical notes: the documented bar is mean cosine >= 0.99."""
+    import nlu_lite
+
+    notes = mtsamples_notes(12)
+    int8 = nlu_lite.load("minilm", precision="int8")
+    for level in ("token", "sentence"):
+        a = stack(minilm.predict(notes, output_level=level), minilm)
+        b = stack(int8.predict(notes, output_level=level), int8)
+        cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        assert cosine.mean() >= 0.99, (level, cosine.mean())
+        assert cosine.min() >= 0.95, (level, cosine.min())
