@@ -8,21 +8,24 @@ batches (batching.py) -> encoder forward (encoder.py) -> token / sentence / docu
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from . import batching, documents, model_catalog, frames, pooling, segmentation, sources
+from . import batching, documents, frames, model_catalog, pooling, segmentation, sources
+from .about import __version__
 from .model_catalog import CatalogEntry
 from .encoder import Encoder
 from .errors import InvalidOptionError, ModelLoadError
@@ -77,6 +80,14 @@ class Settings:
                 raise InvalidOptionError(f"{name}={getattr(self, name)!r} must be True or False.")
         return self
 
+    def updated(self, caller: str, **options: object) -> Settings:
+        """A validated copy with ``options`` applied; unknown names are an error naming ``caller``."""
+        valid = sorted(Settings.__dataclass_fields__)
+        unknown = sorted(set(options) - set(valid))
+        if unknown:
+            raise InvalidOptionError(f"{caller} got unknown options {unknown}; valid: {valid}.")
+        return replace(self, **options).validate()
+
 
 class Pipeline:
     """A loaded model with its text processing; call ``predict`` to get embeddings as a DataFrame."""
@@ -102,12 +113,29 @@ class Pipeline:
         """Name of the embedding column of this pipeline's DataFrames."""
         return self.entry.column_name
 
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write model, tokenizer, catalog entry and settings to ``folder``.
+
+        ``nlu_lite.load(path=folder)`` then reproduces identical vectors, with no network: the model files
+        are copied as they are (not re-serialised), with ``nlu_lite.json`` beside them.
+        """
+        target = Path(folder).expanduser()
+        if target.exists() and any(target.iterdir()):
+            raise InvalidOptionError(f"Folder '{target}' exists and is not empty; pass a new or empty folder.")
+        target.mkdir(parents=True, exist_ok=True)
+        for item in sorted(self.source.folder.iterdir()):
+            if item.is_file() and item.name in sources.MODEL_FILES:
+                shutil.copy2(item, target / item.name)
+        entry = {f: getattr(self.entry, f) for f in CatalogEntry.__dataclass_fields__}
+        entry["aliases"] = list(entry["aliases"])
+        bundle = {"nlu_lite_version": __version__, "entry": entry, "source": str(self.source.folder),
+                  "sentence_splitter": self.sentence_splitter, "settings": asdict(self.settings)}
+        (target / BUNDLE_FILE).write_text(json.dumps(bundle, indent=2), encoding="utf-8")
+        return target
+
     def set(self, **options: object) -> Pipeline:
         """Change defaults of ``predict`` (e.g. ``pipe.set(subword_pooling='mean')``); returns the pipeline."""
-        unknown = sorted(set(options) - set(Settings.__dataclass_fields__))
-        if unknown:
-            raise InvalidOptionError(f"Unknown settings {unknown}; valid: {sorted(Settings.__dataclass_fields__)}.")
-        self.settings = replace(self.settings, **options).validate()
+        self.settings = self.settings.updated("set()", **options)
         return self
 
     def predict(self, data: object, output_level: str | None = None, *, text_column: str | None = None,
@@ -140,11 +168,7 @@ class Pipeline:
         """
         if output_level is not None:
             options["output_level"] = output_level
-        unknown = sorted(set(options) - set(Settings.__dataclass_fields__))
-        if unknown:
-            raise InvalidOptionError(
-                f"predict() got unknown options {unknown}; valid: {sorted(Settings.__dataclass_fields__)}.")
-        settings = replace(self.settings, **options).validate()
+        settings = self.settings.updated("predict()", **options)
         self.last_stats = Counter()
         empty_tokens = 0
         for docs in documents.chunks(data, text_column, settings.chunk_size):
@@ -249,57 +273,66 @@ class Pipeline:
         return hidden, {"content": content, "cls": cls_rows, "unit_rows": unit_rows, "unit_owner": unit_owner}
 
 
-def _entry_for_folder(folder: Path) -> CatalogEntry:
-    """A catalog-like entry for a model folder that is not in the catalog (saved bundle or plain HF folder)."""
-    import json
+BUNDLE_FILE = "nlu_lite.json"
 
+
+def _folder_entry(folder: Path) -> tuple[CatalogEntry, dict]:
+    """Entry and saved settings of a folder: a ``pipe.save()`` bundle, or a plain Hugging Face model folder."""
+    bundle = folder / BUNDLE_FILE
+    if bundle.is_file():
+        saved = json.loads(bundle.read_text("utf-8"))
+        entry = CatalogEntry(**{**saved["entry"], "aliases": tuple(saved["entry"]["aliases"])})
+        return entry, {"sentence_splitter": saved["sentence_splitter"], **saved["settings"]}
     config = json.loads((folder / "config.json").read_text("utf-8"))
     slug = re.sub(r"[^0-9a-z]+", "_", folder.resolve().name.lower()).strip("_") or "model"
-    max_positions = int(config.get("max_position_embeddings", 512))
-    return CatalogEntry(
+    entry = CatalogEntry(
         name=slug, hf_id=str(folder), revision="local", do_lower_case=None,  # type: ignore[arg-type]
-        dim=int(config.get("hidden_size", config.get("dim", 0))), max_wordpieces=max_positions, normalize=False,
+        dim=int(config.get("hidden_size", config.get("dim", 0))),
+        max_wordpieces=int(config.get("max_position_embeddings", 512)), normalize=False,
         license="unknown (local folder)", description=f"Local model folder {folder}")
+    return entry, {}
 
 
 def load(name: str | None = None, *, path: str | os.PathLike | None = None, revision: str | None = None,
          device: str = "auto", precision: str | None = None, threads: int | None = None,
-         sentence_splitter: str = "clinical", **settings: object) -> Pipeline:
+         sentence_splitter: str | None = None, **settings: object) -> Pipeline:
     """Load an embedding pipeline by catalog name, alias or local folder.
 
     Args:
         name: a catalog name (``en.embed.biobert.clinical_base_cased``; the ``en.`` may be left out), an alias
             (``clinical_bert``), or a folder path. Default: the packaged all-MiniLM-L6-v2, which works offline.
-        path: a local model folder to load instead of looking anywhere else; with ``name`` the catalog entry
-            still supplies casing, limits and the column name.
+        path: a local model folder (a Hugging Face model folder or a ``pipe.save()`` bundle) to load instead of
+            looking anywhere else; with ``name`` the catalog entry supplies casing, limits and the column name.
         revision: hub revision overriding the catalog's.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         precision: ``"fp32"`` (CPU default), ``"int8"`` (CPU, dynamic quantization), ``"fp16"``/``"bf16"``.
         threads: torch CPU threads (process-wide); default: torch's own choice.
-        sentence_splitter: ``"clinical"`` (rules for clinical layout) or ``"sentencizer"`` (spaCy's).
+        sentence_splitter: ``"clinical"`` (default; rules for clinical layout) or ``"sentencizer"`` (spaCy's).
         **settings: defaults for ``predict`` (see ``Pipeline.predict``), e.g. ``subword_pooling="mean"``.
 
     Model files are looked for in: ``path``; a packaged model; the Hugging Face cache; the hub (unless
     ``HF_HUB_OFFLINE=1``). Unknown names raise ``UnknownModelError`` listing the closest catalog names.
     """
-    if sentence_splitter not in SENTENCE_SPLITTERS:
-        raise InvalidOptionError(f"sentence_splitter={sentence_splitter!r} is not one of {list(SENTENCE_SPLITTERS)}.")
     if path is None and name is not None and os.path.isdir(os.path.expanduser(name)):
         path, name = name, None
+    saved: dict = {}
     if path is not None:
         folder = Path(path).expanduser()
         sources.check_folder(folder)
-        entry = model_catalog.resolve(name) if name is not None else _entry_for_folder(folder)
+        entry, saved = _folder_entry(folder)
+        if name is not None:
+            entry, saved = model_catalog.resolve(name), {}
         source = sources.ModelSource(folder, "folder")
     else:
         entry = model_catalog.resolve(name if name is not None else "default")
         source = sources.locate(entry, revision)
+    splitter = sentence_splitter or saved.pop("sentence_splitter", "clinical")
+    if splitter not in SENTENCE_SPLITTERS:
+        raise InvalidOptionError(f"sentence_splitter={splitter!r} is not one of {list(SENTENCE_SPLITTERS)}.")
+    defaults = Settings(output_level=entry.default_level, normalize=entry.normalize).updated(
+        "load()", **saved, **settings)
     encoder = Encoder(source.folder, entry.do_lower_case, device=device, precision=precision, threads=threads)
     if entry.dim != encoder.dim:
         raise ModelLoadError(f"The model in '{source.folder}' has hidden size {encoder.dim}, but the catalog entry "
                              f"{entry.name!r} says dim={entry.dim}: the folder holds another model.")
-    defaults = {"output_level": entry.default_level, "normalize": entry.normalize, **settings}
-    unknown = sorted(set(defaults) - set(Settings.__dataclass_fields__))
-    if unknown:
-        raise InvalidOptionError(f"load() got unknown options {unknown}; valid: {sorted(Settings.__dataclass_fields__)}.")
-    return Pipeline(entry, source, encoder, sentence_splitter, Settings(**defaults))
+    return Pipeline(entry, source, encoder, splitter, defaults)

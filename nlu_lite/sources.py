@@ -21,6 +21,7 @@ from .errors import ModelLoadError, ModelNotAvailableError
 # Only what an encoder needs: config, tokenizer files, weights (safetensors preferred).
 _TOKENIZER_FILES = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+MODEL_FILES = frozenset(_TOKENIZER_FILES) | frozenset(_WEIGHTS)
 
 
 @dataclass(frozen=True)
