@@ -26,9 +26,9 @@ import torch
 
 from . import batching, documents, frames, model_catalog, pooling, segmentation, sources
 from .about import __version__
-from .model_catalog import CatalogEntry
 from .encoder import Encoder
 from .errors import InvalidOptionError, ModelLoadError
+from .model_catalog import CatalogEntry
 
 OUTPUT_LEVELS = ("token", "sentence", "document")
 SENTENCE_SPLITTERS = ("clinical", "sentencizer")

@@ -57,7 +57,8 @@ def clinical_sentences(doc: Doc) -> Doc:
             if newlines >= 2 or (newlines == 1 and _line_break_ends_sentence(doc, i, text)):
                 pending = True
             continue
-        attached = i > 0 and not doc[i - 1].is_space and not doc[i - 1].whitespace_  # a quote glued to the period closes the sentence
+        # a quote glued to the period closes the sentence: 'great." she said'
+        attached = i > 0 and not doc[i - 1].is_space and not doc[i - 1].whitespace_
         if after_terminal and not (token.is_punct and (attached or t not in _OPENING_QUOTES)):
             pending = pending or not t[:1].islower()
             after_terminal = False
@@ -84,7 +85,7 @@ def _period_is_internal(doc: Doc, i: int) -> bool:
     word = prev.text.lower()
     if word in _ABBREVIATIONS or (len(prev.text) == 1 and prev.text.isupper()):  # initials: 'Jonas E. Smith'
         return True
-    if prev.like_num and len(prev.text) <= 2 and (prev.i == 0 or doc[prev.i - 1].is_space or doc[prev.i - 1].text in {"\n"}):
+    if prev.like_num and len(prev.text) <= 2 and (prev.i == 0 or doc[prev.i - 1].is_space):
         return True  # "1." at the start of a line is a list marker
     return False
 

@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model_catalog import CatalogEntry
 from .errors import ModelLoadError, ModelNotAvailableError
+from .model_catalog import CatalogEntry
 
 # Only what an encoder needs: config, tokenizer files, weights (safetensors preferred).
 _TOKENIZER_FILES = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]

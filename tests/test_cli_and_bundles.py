@@ -54,9 +54,8 @@ def test_cli_predict_file_round_trip(tiny_cased_dir, tmp_path, suffix):
     expected = np.stack(nlu_lite.load(path=tiny_cased_dir).predict(TEXTS, output_level="document")
                         ["tiny_cased_embeddings"].to_list())
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
         import pyarrow as pa
+        import pyarrow.parquet as pq
 
         field_type = pq.read_schema(out).field("tiny_cased_embeddings").type
         assert pa.types.is_fixed_size_list(field_type) and field_type.list_size == 32

@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import gold_texts, mtsamples_notes, negex_sentences, shared_path
+
 from nlu_lite.segmentation import build_nlp, segment
 
 
@@ -23,7 +23,8 @@ def sentences(text: str, splitter: str = "clinical") -> list[str]:
     ("She has used Allegra.,MEDICATIONS: , Her only medication is Allegra.,ALLERGIES: , None known.",
      ["She has used Allegra.,", "MEDICATIONS: , Her only medication is Allegra.,", "ALLERGIES: , None known."]),
     ("Look\n good.\n\nNew paragraph here", ["Look\n good.", "New paragraph here"]),
-    (" •  Coagulopathy (HCC)    \n\n •  Hepatic encephalopathy", ["•  Coagulopathy (HCC)", "•  Hepatic encephalopathy"]),
+    (" •  Coagulopathy (HCC)    \n\n •  Hepatic encephalopathy",
+     ["•  Coagulopathy (HCC)", "•  Hepatic encephalopathy"]),
     ('She said, "This is great." She left.', ['She said, "This is great."', "She left."]),
 ])
 def test_segmentation_clinical_cases(text, expected):
