@@ -102,3 +102,42 @@ def plan_batches(lengths: np.ndarray, max_tokens: int, max_sequences: int,
         batches.append(order[i:i + size])
         i += size
     return batches
+
+
+def layout(batches: list[np.ndarray], lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row numbers of the batches' padded outputs laid end to end.
+
+    Returns, per sequence, the row of its first position ([CLS]), and the first row of each batch
+    (``n_batches + 1`` values, the last one the total).
+    """
+    seq_base = np.zeros(len(lengths), dtype=np.int64)
+    batch_base = np.zeros(len(batches) + 1, dtype=np.int64)
+    for b, batch in enumerate(batches):
+        width = int(lengths[batch].max())
+        seq_base[batch] = batch_base[b] + np.arange(len(batch)) * width
+        batch_base[b + 1] = batch_base[b] + len(batch) * width
+    return seq_base, batch_base
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """Where each unit's pieces lie in the laid-out encoder output."""
+
+    content: np.ndarray  # (n_wordpieces,) row of each wordpiece, taken from the window that owns it
+    cls: np.ndarray  # (n_units,) row of each unit's [CLS] (its first window)
+    sep: np.ndarray  # (n_units,) row of each unit's [SEP] (its last window)
+
+
+def row_plan(win: Windows, unit_start: np.ndarray, seq_base: np.ndarray) -> RowPlan:
+    """Rows of every wordpiece, [CLS] and [SEP], given the windows and their sequences' first rows."""
+    owned = win.own_stop - win.own_start
+    # row of unit-local wordpiece p in window w: seq_base[w] + 1 + (p - start[w])
+    local = np.arange(int(owned.sum())) - np.repeat(np.cumsum(owned) - owned, owned)
+    content = np.repeat(seq_base + 1 - win.start + win.own_start, owned) + local
+    if len(win.unit):
+        is_first = np.r_[True, win.unit[1:] != win.unit[:-1]]
+        is_last = np.r_[win.unit[1:] != win.unit[:-1], True]
+    else:
+        is_first = is_last = np.zeros(0, dtype=bool)
+    sep = seq_base[is_last] + (win.stop - win.start)[is_last] + 1
+    return RowPlan(content=content, cls=seq_base[is_first], sep=sep)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -140,15 +141,12 @@ class Encoder:
         self.model = model.to(self.device)
         self._lock = threading.Lock()
 
-    def forward(self, sequences: list[np.ndarray], batches: list[np.ndarray]) -> tuple[torch.Tensor, np.ndarray]:
-        """Run the model over ``sequences`` grouped by ``batches``.
+    def forward_batches(self, sequences: list[np.ndarray], batches: list[np.ndarray]) -> Iterator[torch.Tensor]:
+        """Run the model over ``sequences`` grouped by ``batches``, yielding one batch at a time.
 
-        Returns the last hidden states of all batches flattened to ``(rows, dim)`` float32 on the CPU
-        (padding rows included) and, per sequence, the row of its first position (its [CLS]).
+        Each item is that batch's last hidden states flattened to ``(len(batch) * width, dim)``, float32 on
+        the CPU, padding rows included (see ``batching.layout`` for the row numbers).
         """
-        seq_base = np.zeros(len(sequences), dtype=np.int64)
-        outputs: list[torch.Tensor] = []
-        base = 0
         for batch in batches:
             width = max(len(sequences[s]) for s in batch)
             ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
@@ -156,12 +154,7 @@ class Encoder:
             for row, s in enumerate(batch):
                 ids[row, :len(sequences[s])] = sequences[s]
                 mask[row, :len(sequences[s])] = 1
-            seq_base[batch] = base + np.arange(len(batch)) * width
             with self._lock, torch.inference_mode():
                 hidden = self.model(input_ids=torch.from_numpy(ids).to(self.device),
                                     attention_mask=torch.from_numpy(mask).to(self.device)).last_hidden_state
-            outputs.append(hidden.reshape(-1, hidden.shape[-1]).float().cpu())
-            base += len(batch) * width
-        if not outputs:
-            return torch.zeros((0, self.dim)), seq_base
-        return torch.cat(outputs), seq_base
+            yield hidden.reshape(-1, hidden.shape[-1]).float().cpu()

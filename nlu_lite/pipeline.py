@@ -191,13 +191,13 @@ class Pipeline:
         with _timed(stats, "tokenize_s"):
             wp = batching.tokenize_units(self.encoder.tokenizer, texts, *units)
         with _timed(stats, "forward_s"):
-            hidden, rows = self._encode(wp, s)
+            encoded = self._encode(wp, s)
         with _timed(stats, "pool_s"):
             if s.output_level == "token":
-                spans, vectors, columns = self._token_vectors(texts, seg, wp, hidden, rows, s)
+                spans, vectors, columns = self._token_vectors(texts, seg, wp, encoded, s)
                 missing = int(np.isnan(vectors[:, 0]).sum()) if len(vectors) else 0
             else:
-                spans, vectors, columns = self._unit_vectors(seg, units, hidden, rows, s)
+                spans, vectors, columns = self._unit_vectors(seg, units, encoded, s)
                 missing = 0
         with _timed(stats, "dataframe_s"):
             doc, begin, end = spans
@@ -217,7 +217,7 @@ class Pipeline:
         seg = segmentation.segment(texts, self._nlp)
         return seg, (seg.sentence_doc, seg.sentence_begin, seg.sentence_end)
 
-    def _token_vectors(self, texts, seg, wp, hidden, rows, s):
+    def _token_vectors(self, texts, seg, wp, wordpiece_vectors, s):
         """Token spans, their pooled wordpiece vectors (NaN where no wordpiece) and their columns."""
         doc_base = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum([len(t) + 1 for t in texts], out=doc_base[1:])  # one coordinate line for all documents
@@ -225,16 +225,13 @@ class Pipeline:
         first, last = pooling.token_ranges(doc_base[seg.token_doc] + seg.token_begin,
                                            doc_base[seg.token_doc] + seg.token_end,
                                            doc_base[wp_doc] + wp.begin, doc_base[wp_doc] + wp.end)
-        content = hidden[torch.from_numpy(rows["content"])]
-        vectors = pooling.pool_subwords(content, first, last, s.subword_pooling)
+        vectors = pooling.pool_subwords(wordpiece_vectors, first, last, s.subword_pooling)
         spans = (seg.token_doc, seg.token_begin, seg.token_end)
         return spans, vectors, {"sentence_id": seg.token_sentence}
 
-    def _unit_vectors(self, seg, units, hidden, rows, s):
-        """Sentence or document spans, their pooled vectors and their columns."""
+    def _unit_vectors(self, seg, units, vectors, s):
+        """Sentence or document spans, their (optionally normalised) vectors and their columns."""
         unit_doc = units[0]
-        vectors = pooling.pool_units(hidden, rows["unit_rows"], rows["unit_owner"], len(unit_doc),
-                                     rows["cls"], s.pooling)
         if s.normalize:
             vectors = pooling.l2_normalize(vectors)
         columns = {}
@@ -243,8 +240,12 @@ class Pipeline:
             columns["sentence_id"] = np.arange(len(unit_doc)) - first_of_doc
         return units, vectors, columns
 
-    def _encode(self, wp: batching.Wordpieces, s: Settings) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
-        """Forward every unit (in windows) and index the output rows of each unit's pieces."""
+    def _encode(self, wp: batching.Wordpieces, s: Settings) -> torch.Tensor:
+        """Forward every unit (in windows), pooling each batch's output as it arrives.
+
+        Returns one vector per wordpiece (token level) or per unit (sentence and document level); only one
+        batch of raw encoder output is held at a time.
+        """
         limit = min(s.max_wordpieces or self.entry.max_wordpieces, self.entry.max_wordpieces,
                     self.encoder.max_positions)
         win = batching.plan_windows(wp.unit_start, limit - 2)
@@ -254,23 +255,28 @@ class Pipeline:
             for base, a, b in zip(wp.unit_start[win.unit].tolist(), win.start.tolist(), win.stop.tolist())
         ]
         batches = batching.plan_batches(win.lengths, s.batch_tokens, s.max_batch_size)
-        hidden, seq_base = enc.forward(sequences, batches)
-        self.last_stats["wordpieces"] += int(win.lengths.sum())
-        self.last_stats["padded_wordpieces"] += int(hidden.shape[0])
-        owned = win.own_stop - win.own_start
-        # row of unit-local wordpiece p in window w: seq_base[w] + 1 + (p - start[w])
-        local = np.arange(int(owned.sum())) - np.repeat(np.cumsum(owned) - owned, owned)
-        content = np.repeat(seq_base + 1 - win.start + win.own_start, owned) + local
+        seq_base, batch_base = batching.layout(batches, win.lengths)
+        rows = batching.row_plan(win, wp.unit_start, seq_base)
         n_units = len(wp.unit_start) - 1
-        is_first = np.r_[True, win.unit[1:] != win.unit[:-1]] if len(win.unit) else np.zeros(0, bool)
-        is_last = np.r_[win.unit[1:] != win.unit[:-1], True] if len(win.unit) else np.zeros(0, bool)
-        cls_rows = seq_base[is_first]
-        sep_rows = seq_base[is_last] + (win.stop - win.start)[is_last] + 1
-        counts = np.diff(wp.unit_start)
-        content_owner = np.repeat(np.arange(n_units), counts)
-        unit_rows = np.concatenate([cls_rows, content, sep_rows])
-        unit_owner = np.concatenate([np.arange(n_units), content_owner, np.arange(n_units)])
-        return hidden, {"content": content, "cls": cls_rows, "unit_rows": unit_rows, "unit_owner": unit_owner}
+        if s.output_level == "token":
+            target, owner, how = rows.content, np.arange(len(rows.content)), "assign"
+        elif s.pooling == "cls":
+            target, owner, how = rows.cls, np.arange(n_units), "assign"
+        else:
+            content_owner = np.repeat(np.arange(n_units), np.diff(wp.unit_start))
+            target = np.concatenate([rows.cls, rows.content, rows.sep])
+            owner = np.concatenate([np.arange(n_units), content_owner, np.arange(n_units)])
+            how = s.pooling
+        pooler = pooling.RowPooler(len(rows.content) if s.output_level == "token" else n_units, enc.dim, how, owner)
+        order = np.argsort(target, kind="stable")
+        sorted_rows = target[order]
+        cuts = np.searchsorted(sorted_rows, batch_base)
+        for b, hidden in enumerate(enc.forward_batches(sequences, batches)):
+            pick = slice(cuts[b], cuts[b + 1])
+            pooler.add(owner[order[pick]], hidden[torch.from_numpy(sorted_rows[pick] - batch_base[b])])
+        self.last_stats["wordpieces"] += int(win.lengths.sum())
+        self.last_stats["padded_wordpieces"] += int(batch_base[-1])
+        return pooler.result()
 
 
 BUNDLE_FILE = "nlu_lite.json"

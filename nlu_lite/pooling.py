@@ -60,26 +60,36 @@ def pool_subwords(hidden: torch.Tensor, first: np.ndarray, last: np.ndarray, how
     return out
 
 
-def pool_units(hidden: torch.Tensor, rows: np.ndarray, owner: np.ndarray, n_units: int,
-               cls_rows: np.ndarray, how: str) -> torch.Tensor:
-    """Unit vectors: ``hidden[rows]`` grouped by ``owner`` (unit of each row), mean or max; or the [CLS] row.
+class RowPooler:
+    """Accumulates rows of encoder output into ``n`` vectors, one batch at a time.
 
-    With the rows of a unit being its [CLS], its wordpieces and its [SEP], ``mean`` equals
-    sentence-transformers' mean pooling of the same text.
+    ``how``: ``mean`` or ``max`` of the rows each output owns, or ``assign`` (each output takes its one row:
+    [CLS] pooling, or wordpieces gathered for token pooling). Adding the rows batch by batch gives the same
+    result as adding them at once, so only one batch of encoder output is ever held. With the rows of a
+    unit being its [CLS], its wordpieces and its [SEP], ``mean`` equals sentence-transformers' mean pooling.
     """
-    dim = hidden.shape[1]
-    if how == "cls":
-        return hidden[torch.from_numpy(cls_rows)]
-    index = torch.from_numpy(owner)
-    values = hidden[torch.from_numpy(rows)]
-    if how == "mean":
-        sums = torch.zeros((n_units, dim), dtype=hidden.dtype).index_add_(0, index, values)
-        counts = torch.bincount(index, minlength=n_units).clamp_min(1).to(hidden.dtype)
-        return sums / counts.unsqueeze(1)
-    if how == "max":
-        init = torch.full((n_units, dim), float("-inf"), dtype=hidden.dtype)
-        return init.scatter_reduce_(0, index.unsqueeze(1).expand_as(values), values, "amax", include_self=True)
-    raise ValueError(f"unknown unit pooling {how!r}")
+
+    def __init__(self, n: int, dim: int, how: str, owners: np.ndarray) -> None:
+        if how not in ("mean", "max", "assign"):
+            raise ValueError(f"unknown row pooling {how!r}")
+        self.how = how
+        fill = float("-inf") if how == "max" else 0.0
+        self.out = torch.full((n, dim), fill, dtype=torch.float32)
+        counts = np.bincount(owners, minlength=n) if len(owners) else np.zeros(n, dtype=np.int64)
+        self.counts = torch.from_numpy(np.maximum(counts, 1)).to(torch.float32).unsqueeze(1)
+
+    def add(self, owners: np.ndarray, rows: torch.Tensor) -> None:
+        """Add ``rows[k]`` to output ``owners[k]``."""
+        index = torch.from_numpy(owners)
+        if self.how == "assign":
+            self.out[index] = rows
+        elif self.how == "mean":
+            self.out.index_add_(0, index, rows)
+        else:
+            self.out.scatter_reduce_(0, index.unsqueeze(1).expand_as(rows), rows, "amax", include_self=True)
+
+    def result(self) -> torch.Tensor:
+        return self.out / self.counts if self.how == "mean" else self.out
 
 
 def l2_normalize(vectors: torch.Tensor) -> torch.Tensor:

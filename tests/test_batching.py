@@ -43,3 +43,32 @@ def test_batching_padding_stays_under_limit(max_padding):
     for batch in plan_batches(lengths, 8192, 64, max_padding=max_padding):
         if len(batch) > 1:
             assert 1 - lengths[batch].sum() / (lengths[batch].max() * len(batch)) <= max_padding
+
+
+def test_batching_layout_and_row_plan_point_at_each_piece():
+    from nlu_lite.batching import layout, row_plan
+
+    unit_start = np.array([0, 3, 3, 12])  # units of 3, 0 and 9 wordpieces
+    win = plan_windows(unit_start, 4)
+    batches = plan_batches(win.lengths, 12, 3)
+    seq_base, batch_base = layout(batches, win.lengths)
+    assert batch_base[-1] == sum(len(b) * win.lengths[b].max() for b in batches)
+    # lay out fake outputs whose row r holds (sequence, position) and check every piece lands right
+    where = {}
+    for batch, base in zip(batches, batch_base):
+        width = win.lengths[batch].max()
+        for k, s in enumerate(batch):
+            for pos in range(width):
+                where[base + k * width + pos] = (s, pos)
+    plan = row_plan(win, unit_start, seq_base)
+    for u in range(3):
+        seq, pos = where[plan.cls[u]]
+        assert win.unit[seq] == u and pos == 0
+        seq, pos = where[plan.sep[u]]
+        assert win.unit[seq] == u and pos == win.stop[seq] - win.start[seq] + 1
+    for p in range(12):
+        u = np.searchsorted(unit_start, p, side="right") - 1
+        seq, pos = where[plan.content[p]]
+        local = p - unit_start[u]
+        assert win.unit[seq] == u and win.own_start[seq] <= local < win.own_stop[seq]
+        assert pos == 1 + local - win.start[seq]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from nlu_lite.pooling import l2_normalize, pool_subwords, pool_units, token_ranges
+from nlu_lite.pooling import RowPooler, l2_normalize, pool_subwords, token_ranges
 
 # tokens "ab" [0,2), "c" [3,4), zero-width [5,6) (no wordpiece), "defg" [7,11)
 TOK_B, TOK_E = np.array([0, 3, 5, 7]), np.array([2, 4, 6, 11])
@@ -39,15 +39,21 @@ def test_pooling_wordpiece_shared_by_two_tokens_counts_for_both():
     assert (first.tolist(), last.tolist()) == ([0, 0], [0, 2])
 
 
-@pytest.mark.parametrize("how", ["mean", "max", "cls"])
-def test_pooling_units_match_naive(how):
-    hidden = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))
-    rows = np.array([0, 1, 2, 5, 6, 7])
-    owner = np.array([0, 0, 0, 1, 1, 1])
-    got = pool_units(hidden, rows, owner, 2, np.array([0, 5]), how).numpy()
-    for u, members in enumerate(([0, 1, 2], [5, 6, 7])):
-        block = hidden[members].numpy()
-        expected = {"mean": block.mean(0), "max": block.max(0), "cls": block[0]}[how]
+@pytest.mark.parametrize("how", ["mean", "max", "assign"])
+@pytest.mark.parametrize("splits", [[6], [1, 5], [2, 2, 2], [1, 1, 1, 1, 1, 1]])
+def test_pooling_row_pooler_batch_by_batch_matches_naive(how, splits):
+    hidden = torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
+    owner = np.array([0, 1, 0, 1, 0, 1]) if how != "assign" else np.array([3, 1, 0, 2, 5, 4])
+    n = 2 if how != "assign" else 6
+    pooler = RowPooler(n, 4, how, owner)
+    start = 0
+    for size in splits:
+        pooler.add(owner[start:start + size], hidden[start:start + size])
+        start += size
+    got = pooler.result().numpy()
+    for u in range(n):
+        block = hidden[torch.from_numpy(np.flatnonzero(owner == u))].numpy()
+        expected = {"mean": block.mean(0), "max": block.max(0), "assign": block[0]}[how]
         np.testing.assert_allclose(got[u], expected, rtol=1e-6, atol=1e-6)
 
 
