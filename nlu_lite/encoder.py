@@ -57,12 +57,31 @@ def _load_tokenizer(folder: Path, do_lower_case: bool | None):
             backend.normalizer = normalizers.BertNormalizer(
                 clean_text=state.get("clean_text", True), handle_chinese_chars=state.get("handle_chinese_chars", True),
                 strip_accents=None, lowercase=do_lower_case)
-        probe = backend.normalizer.normalize_str("Ab") if backend.normalizer is not None else "Ab"
-        if (probe == "ab") != do_lower_case:
-            raise ModelLoadError(
-                f"The tokenizer in '{folder}' {'lowercases' if probe == 'ab' else 'keeps case'} but the model "
-                f"is declared do_lower_case={do_lower_case}; fix tokenizer_config.json or the catalog entry.")
+    _check_casing(tokenizer, folder, do_lower_case)
     return tokenizer
+
+
+def _check_casing(tokenizer, folder: Path, do_lower_case: bool | None) -> None:
+    """The tokenizer's lowercasing must agree with the declared casing and with the vocabulary."""
+    normalizer = tokenizer.backend_tokenizer.normalizer
+    lowercases = normalizer is not None and normalizer.normalize_str("Ab") == "ab"
+    if do_lower_case is not None and lowercases != do_lower_case:
+        raise ModelLoadError(
+            f"The tokenizer in '{folder}' {'lowercases' if lowercases else 'keeps case'} but the model is "
+            f"declared do_lower_case={do_lower_case}; fix tokenizer_config.json or the catalog entry.")
+    pieces = [w.removeprefix("##") for w in tokenizer.get_vocab() if not (w.startswith("[") and w.endswith("]"))]
+    alphabetic = [w for w in pieces if any(c.isalpha() for c in w)]
+    cased = sum(any(c.isupper() for c in w) for w in alphabetic)
+    if lowercases and cased > 0.05 * len(alphabetic):
+        raise ModelLoadError(
+            f"The tokenizer in '{folder}' lowercases text, but {cased} of its {len(alphabetic)} vocabulary pieces "
+            "have capitals: the model is cased and would get wrong wordpieces. Load it under its catalog name, "
+            "nlu_lite.load('<name>', path=folder), or set \"do_lower_case\": false in tokenizer_config.json.")
+    if not lowercases and cased == 0 and len(alphabetic) > 100:
+        raise ModelLoadError(
+            f"The tokenizer in '{folder}' keeps case, but its vocabulary has no capitals: every capital letter "
+            "would become [UNK]. Set \"do_lower_case\": true in tokenizer_config.json, or load the model under "
+            "its catalog name.")
 
 
 def _load_model(folder: Path):

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 import warnings
 from collections import Counter
@@ -100,6 +101,7 @@ class Pipeline:
         self.sentence_splitter = sentence_splitter
         self.settings = settings.validate()
         self._nlp = segmentation.build_nlp(sentence_splitter)
+        self._tokenize_lock = threading.Lock()
         self.last_stats: Counter = Counter()
         """Seconds per stage and wordpiece counts (real, padded) of the latest ``predict`` call."""
 
@@ -188,7 +190,7 @@ class Pipeline:
         texts = [docs.texts[k] for k in present.tolist()]
         with _timed(stats, "segment_s"):
             seg, units = self._units(texts, s.output_level)
-        with _timed(stats, "tokenize_s"):
+        with _timed(stats, "tokenize_s"), self._tokenize_lock:  # HF tokenizers are not thread-safe
             wp = batching.tokenize_units(self.encoder.tokenizer, texts, *units)
         with _timed(stats, "forward_s"):
             encoded = self._encode(wp, s)

@@ -12,12 +12,14 @@ Its sentence-boundary F1 against spaCy's ``sentencizer`` is in the README (bench
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import spacy
 from spacy.language import Language
+from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 from spacy.symbols import ORTH
 from spacy.tokens import Doc
 
@@ -39,6 +41,7 @@ _CLINICAL_SPECIAL_CASES = (
 _BULLET = re.compile(r"^(?:[•·▪◦‣∙*+\-–—]|\(?\d{1,2}[.)]|\(?[a-zA-Z][.)](?=\s)|#\d+)")
 _HEADER_LINE = re.compile(r"^[A-Z][A-Za-z /&()\-]{0,40}:")
 _CAPS_HEADER = re.compile(r"^[A-Z][A-Z/&\-]+$")
+_NLP_LOCK = threading.Lock()
 _OPENING_QUOTES = frozenset({'"', "“", "'", "‘", "(", "["})
 
 
@@ -70,8 +73,10 @@ def clinical_sentences(doc: Doc) -> Doc:
             pending = False
         if t in _TERMINALS and not _period_is_internal(doc, i):
             after_terminal = True
-    for i, token in enumerate(doc):
-        token.is_sent_start = bool(starts[i]) if i else True
+    if n:
+        starts[0] = True
+        # one bulk write: setting token.is_sent_start one by one re-validates the whole Doc each time (O(n^2))
+        doc.from_array([SENT_START], np.where(starts, 1, -1).astype(np.uint64).reshape(-1, 1))
     return doc
 
 
@@ -147,25 +152,25 @@ class Segments:
 
 def segment(texts: list[str], nlp: Language) -> Segments:
     """Tokenize and sentence-split ``texts`` (every one non-empty after stripping)."""
+    with _NLP_LOCK:  # build_nlp() shares one pipeline per splitter, and spaCy's tokenizer cache is not thread-safe
+        arrays = [doc.to_array([IDX, LENGTH, IS_SPACE, SENT_START]).astype(np.int64)
+                  for doc in nlp.pipe(texts, batch_size=64)]
     tok_doc, tok_b, tok_e, tok_s, sen_doc, sen_b, sen_e = ([] for _ in range(7))
-    for d, doc in enumerate(nlp.pipe(texts, batch_size=64)):
-        sentence = -1
-        boundary = True  # a sentence start was seen since the last content token
-        for token in doc:
-            boundary = boundary or bool(token.is_sent_start)
-            if token.is_space:
-                continue
-            if boundary:
-                boundary = False
-                sentence += 1
-                sen_doc.append(d)
-                sen_b.append(token.idx)
-                sen_e.append(token.idx + len(token))
-            tok_doc.append(d)
-            tok_b.append(token.idx)
-            tok_e.append(token.idx + len(token))
-            tok_s.append(sentence)
-            sen_e[-1] = token.idx + len(token)
-    as_int = lambda xs: np.asarray(xs, dtype=np.int64)  # noqa: E731
-    return Segments(as_int(tok_doc), as_int(tok_b), as_int(tok_e), as_int(tok_s),
-                    as_int(sen_doc), as_int(sen_b), as_int(sen_e))
+    for d, array in enumerate(arrays):
+        begin, length, space, start = array.T
+        # a sentence starts at the first content token after a boundary (which may sit on whitespace)
+        boundary_seen = np.cumsum(start == 1)
+        content = np.flatnonzero(space == 0)
+        previous = np.r_[0, boundary_seen[content][:-1]] if len(content) else content
+        sentence = np.cumsum(boundary_seen[content] > previous) - 1
+        firsts = np.flatnonzero(np.r_[True, sentence[1:] != sentence[:-1]]) if len(content) else content
+        lasts = np.r_[firsts[1:] - 1, len(content) - 1] if len(content) else content
+        tok_doc.append(np.full(len(content), d))
+        tok_b.append(begin[content])
+        tok_e.append(begin[content] + length[content])
+        tok_s.append(sentence)
+        sen_doc.append(np.full(len(firsts), d))
+        sen_b.append(begin[content][firsts])
+        sen_e.append((begin + length)[content][lasts])
+    join = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)  # noqa: E731
+    return Segments(join(tok_doc), join(tok_b), join(tok_e), join(tok_s), join(sen_doc), join(sen_b), join(sen_e))

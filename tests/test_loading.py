@@ -23,8 +23,9 @@ def test_loading_catalog_name_with_local_folder_uses_catalog_settings(tmp_path, 
     assert pipe.column_name == "en_embed_sentence_all_minilm_l6_v2_embeddings"
 
 
-def test_loading_catalog_forces_cased_tokenizer(tmp_path, tiny_cased_dir):
-    """A cased checkpoint whose tokenizer files say lowercase (as Bio_ClinicalBERT's defaults do)."""
+def test_loading_cased_model_with_lowercasing_tokenizer(tmp_path, tiny_cased_dir):
+    """A cased checkpoint whose tokenizer files say lowercase (as Bio_ClinicalBERT's defaults do): an error
+    for a bare folder, fixed by the catalog's casing."""
     import json
 
     folder = tmp_path / "clinical"
@@ -33,8 +34,8 @@ def test_loading_catalog_forces_cased_tokenizer(tmp_path, tiny_cased_dir):
     config["do_lower_case"] = True
     (folder / "tokenizer_config.json").write_text(json.dumps(config))
     (folder / "tokenizer.json").unlink()
-    plain = nlu_lite.load(path=folder)
-    assert plain.encoder.tokenizer.tokenize("Patient")[0] != "Patient"
+    with pytest.raises(ModelLoadError, match="lowercases text, but .* have capitals"):
+        nlu_lite.load(path=folder)
     # dim differs from the catalog's 768, so check the forcing through the encoder directly
     from nlu_lite.encoder import Encoder
 
