@@ -18,8 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 import spacy
-from spacy.language import Language
 from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
+from spacy.language import Language
 from spacy.symbols import ORTH
 from spacy.tokens import Doc
 
