@@ -7,7 +7,10 @@
 
 from . import errors
 from .about import __version__
+from .exports import to_numpy
 from .model_catalog import catalog, search
 from .pipeline import NoWordpieceWarning, Pipeline, load
+from .plots import plot_embeddings, plot_similarity
 
-__all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors"]
+__all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
+           "plot_embeddings", "plot_similarity"]

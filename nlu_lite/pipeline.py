@@ -35,6 +35,17 @@ OUTPUT_LEVELS = ("token", "sentence", "document")
 SENTENCE_SPLITTERS = ("clinical", "sentencizer")
 
 
+def tqdm(*args, **kwargs):
+    """tqdm.auto's bar (a widget in notebooks with ipywidgets), else the text bar, without tqdm's IProgress warning."""
+    from tqdm.notebook import IProgress  # None where ipywidgets is missing
+
+    if IProgress is not None:
+        from tqdm.auto import tqdm as bar
+    else:
+        from tqdm.std import tqdm as bar
+    return bar(*args, **kwargs)
+
+
 @contextmanager
 def _timed(stats: Counter, key: str) -> Iterator[None]:
     start = time.perf_counter()
@@ -61,6 +72,7 @@ class Settings:
     max_batch_size: int = 64
     chunk_size: int = 256
     max_wordpieces: int | None = None  # window size, [CLS]/[SEP] included; None: the catalog's limit
+    progress: bool = True  # a progress bar (tqdm.auto) on predictions that last more than a second
 
     def validate(self) -> Settings:
         choices = {"output_level": OUTPUT_LEVELS, "subword_pooling": pooling.SUBWORD_POOLINGS,
@@ -76,7 +88,7 @@ class Settings:
                 not isinstance(self.max_wordpieces, int) or isinstance(self.max_wordpieces, bool)
                 or self.max_wordpieces < 4):
             raise InvalidOptionError(f"max_wordpieces={self.max_wordpieces!r} must be an integer >= 4 (or None).")
-        for name in ("normalize", "positions"):
+        for name in ("normalize", "positions", "progress"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidOptionError(f"{name}={getattr(self, name)!r} must be True or False.")
         return self
@@ -109,6 +121,39 @@ class Pipeline:
         return (f"Pipeline({self.entry.name!r}, source={self.source.kind}:{self.source.folder}, "
                 f"dim={self.encoder.dim}, device={self.encoder.device}, precision={self.encoder.precision}, "
                 f"level={self.settings.output_level}, subword_pooling={self.settings.subword_pooling})")
+
+    def print_info(self) -> None:
+        """Print the model, where it came from, how it runs, and every setting with how to change it."""
+        e, enc, st = self.entry, self.encoder, self.settings
+        limit = min(st.max_wordpieces or e.max_wordpieces, e.max_wordpieces, enc.max_positions)
+        casing = {True: "lowercased", False: "cased", None: "as the tokenizer says"}[e.do_lower_case]
+        lines = [
+            f"model            {e.name}  ({e.description})",
+            f"weights          {e.hf_id} @ {e.revision}, licence: {e.license}",
+            f"source           {self.source.kind}: {self.source.folder}",
+            f"device           {enc.device}, precision {enc.precision}, torch threads {torch.get_num_threads()}",
+            f"vectors          {enc.dim} floats per row in column {self.column_name!r}",
+            f"casing           {casing}",
+            f"sentences        {self.sentence_splitter!r} splitter",
+            f"window           {limit} wordpieces incl. [CLS]/[SEP]; longer sentences are windowed, never truncated",
+            "",
+            "settings (change with pipe.set(name=value) or per call: pipe.predict(data, name=value)):",
+        ]
+        help_text = {
+            "output_level": "'token', 'sentence' or 'document'",
+            "subword_pooling": "token vector from its wordpieces: 'first', 'last', 'mean', 'first_last'",
+            "pooling": "sentence/document vector: 'mean' (= sentence-transformers), 'cls', 'max'",
+            "normalize": "L2-normalise sentence/document vectors",
+            "positions": "add begin/end character offsets",
+            "batch_tokens": "padded wordpieces per forward batch",
+            "max_batch_size": "sequences per forward batch",
+            "chunk_size": "input rows per chunk (predict_iter yields one DataFrame per chunk)",
+            "max_wordpieces": "window size; None = the model's limit",
+            "progress": "progress bar on long predictions",
+        }
+        for name, value in asdict(st).items():
+            lines.append(f"  {name:16} {value!r:12} {help_text[name]}")
+        print("\n".join(lines))
 
     @property
     def column_name(self) -> str:
@@ -173,10 +218,14 @@ class Pipeline:
         settings = self.settings.updated("predict()", **options)
         self.last_stats = Counter()
         empty_tokens = 0
-        for docs in documents.chunks(data, text_column, settings.chunk_size):
-            frame, missing = self._predict_chunk(docs, settings)
-            empty_tokens += missing
-            yield frame
+        total = len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
+        with tqdm(total=total, unit="doc", desc=f"nlu_lite {settings.output_level}", delay=1.0,
+                  disable=not settings.progress, leave=False) as bar:
+            for docs in documents.chunks(data, text_column, settings.chunk_size):
+                frame, missing = self._predict_chunk(docs, settings)
+                empty_tokens += missing
+                bar.update(len(docs.texts))
+                yield frame
         if empty_tokens:
             warnings.warn(
                 f"{empty_tokens} token(s) consist only of characters the model's tokenizer drops (e.g. control "
@@ -281,6 +330,15 @@ class Pipeline:
         return pooler.result()
 
 
+@contextmanager
+def _quiet_tqdm_import() -> Iterator[None]:
+    """transformers and huggingface_hub import tqdm.auto, which warns in notebooks that lack ipywidgets
+    although its text bar works; that one warning is silenced while they are imported."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        yield
+
+
 BUNDLE_FILE = "nlu_lite.json"
 
 
@@ -332,14 +390,16 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
             entry, saved = model_catalog.resolve(name), {}
         source = sources.ModelSource(folder, "folder")
     else:
-        entry = model_catalog.resolve(name if name is not None else "default")
-        source = sources.locate(entry, revision)
+        entry = model_catalog.resolve(name if name is not None else "default")  # fails fast, before any import
+        with _quiet_tqdm_import():
+            source = sources.locate(entry, revision)
     splitter = sentence_splitter or saved.pop("sentence_splitter", "clinical")
     if splitter not in SENTENCE_SPLITTERS:
         raise InvalidOptionError(f"sentence_splitter={splitter!r} is not one of {list(SENTENCE_SPLITTERS)}.")
     defaults = Settings(output_level=entry.default_level, normalize=entry.normalize).updated(
         "load()", **saved, **settings)
-    encoder = Encoder(source.folder, entry.do_lower_case, device=device, precision=precision, threads=threads)
+    with _quiet_tqdm_import():
+        encoder = Encoder(source.folder, entry.do_lower_case, device=device, precision=precision, threads=threads)
     if entry.dim != encoder.dim:
         raise ModelLoadError(f"The model in '{source.folder}' has hidden size {encoder.dim}, but the catalog entry "
                              f"{entry.name!r} says dim={entry.dim}: the folder holds another model.")

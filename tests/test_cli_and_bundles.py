@@ -99,4 +99,6 @@ def test_notebook_quickstart_runs_offline():
                             resources={"metadata": {"path": str(path.parent)}}).execute()
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
-    assert any("pc1" in json.dumps(c.outputs) for c in notebook.cells if c.cell_type == "code")
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 2  # the 2-D map and the heatmap
+    assert not any("Warning" in o.get("text", "") for o in outputs if o.output_type == "stream")

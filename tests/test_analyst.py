@@ -1,0 +1,100 @@
+"""Analyst comforts: to_numpy, plots, progress, print_info, repr."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nlu_lite
+from nlu_lite.errors import InvalidInputError
+
+TEXTS = pd.DataFrame({"text": ["Patient denies chest pain.", None, "Takes aspirin daily. No fever.", "BP 120/80."],
+                      "group": ["a", "b", "a", "b"]})
+
+
+def test_to_numpy_aligns_rows_and_keeps_null_rows_as_nan(tiny_cased):
+    df = tiny_cased.predict(TEXTS, output_level="document")
+    matrix = nlu_lite.to_numpy(df)
+    assert matrix.shape == (4, 32) and matrix.dtype == np.float32
+    assert np.isnan(matrix[1]).all() and np.isfinite(matrix[[0, 2, 3]]).all()
+    np.testing.assert_array_equal(matrix[2], df[tiny_cased.column_name].iloc[2])
+
+
+def test_to_numpy_needs_one_embedding_column():
+    with pytest.raises(InvalidInputError, match="exactly one column ending in '_embeddings'"):
+        nlu_lite.to_numpy(pd.DataFrame({"a": [1]}))
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne"])
+def test_plot_embeddings_points_colours_and_labels(tiny_cased, tmp_path, method):
+    pytest.importorskip("matplotlib", reason="pip install matplotlib (the [viz] extra)")
+    if method == "tsne":
+        pytest.importorskip("sklearn", reason="pip install scikit-learn")
+    df = tiny_cased.predict(TEXTS, output_level="token")
+    fig = nlu_lite.plot_embeddings(df, color="group", label="token", method=method)
+    ax = fig.axes[0]
+    n_points = sum(len(c.get_offsets()) for c in ax.collections)
+    assert n_points == int(df[tiny_cased.column_name].notna().sum()) == 15
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    assert {t.get_text() for t in ax.texts} >= {"Patient", "aspirin", "120/80"}
+    path = tmp_path / "map.png"
+    fig.savefig(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_similarity_heatmap_matches_cosines(tiny_cased):
+    pytest.importorskip("matplotlib", reason="pip install matplotlib (the [viz] extra)")
+    df = tiny_cased.predict(TEXTS, output_level="sentence")
+    fig = nlu_lite.plot_similarity(df, label="sentence")
+    image = fig.axes[0].images[0].get_array()
+    vectors = nlu_lite.to_numpy(df)
+    vectors = vectors[np.isfinite(vectors).all(1)]
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(image), unit @ unit.T, atol=1e-5)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][0] == "Patient denies chest pain."
+
+
+def test_plot_errors_name_the_problem(tiny_cased):
+    pytest.importorskip("matplotlib", reason="pip install matplotlib (the [viz] extra)")
+    df = tiny_cased.predict(TEXTS, output_level="document")
+    with pytest.raises(InvalidInputError, match="'colour' is not in the DataFrame"):
+        nlu_lite.plot_embeddings(df, color="colour")
+    with pytest.raises(nlu_lite.errors.InvalidOptionError, match="method='mds'"):
+        nlu_lite.plot_embeddings(df, method="mds")
+
+
+def test_progress_bar_counts_documents_and_can_be_turned_off(tiny_cased, capsys):
+    tiny_cased.predict(["Chest pain."] * 3, output_level="document", progress=False)
+    assert "nlu_lite" not in capsys.readouterr().err
+    import nlu_lite.pipeline as pipeline_module
+
+    seen = {}
+    original = pipeline_module.tqdm
+
+    def recorder(*args, **kwargs):
+        bar = original(*args, **kwargs)
+        update = bar.update
+
+        def counting(n=1):
+            seen["n"] = seen.get("n", 0) + n
+            seen["total"] = bar.total
+            return update(n)
+
+        bar.update = counting
+        return bar
+
+    pipeline_module.tqdm = recorder
+    try:
+        tiny_cased.predict(["Chest pain."] * 5, output_level="document", chunk_size=2)
+    finally:
+        pipeline_module.tqdm = original
+    assert seen == {"n": 5, "total": 5}
+
+
+def test_print_info_and_repr(tiny_cased, capsys):
+    tiny_cased.print_info()
+    out = capsys.readouterr().out
+    for fragment in ("tiny_cased", "source           folder", "32 floats", "subword_pooling", "pipe.set("):
+        assert fragment in out
+    assert repr(tiny_cased).startswith("Pipeline('tiny_cased'") and "\n" not in repr(tiny_cased)
