@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import batching, documents, frames, model_catalog, pooling, segmentation, sources
+from . import batching, documents, frames, model_catalog, pooling, segmentation, sources, spark
 from .about import __version__
 from .encoder import Encoder
-from .errors import InvalidOptionError, ModelLoadError
+from .errors import InvalidInputError, InvalidOptionError, ModelLoadError
 from .model_catalog import CatalogEntry
 
 OUTPUT_LEVELS = ("token", "sentence", "document")
@@ -185,8 +185,14 @@ class Pipeline:
         self.settings = self.settings.updated("set()", **options)
         return self
 
+    def recipe(self) -> dict:
+        """What another process needs to rebuild this pipeline from local files (used on Spark executors)."""
+        return {"name": self.entry.name if self.entry in model_catalog.entries() else None,
+                "path": str(self.source.folder), "precision": self.encoder.precision,
+                "sentence_splitter": self.sentence_splitter, "settings": asdict(self.settings)}
+
     def predict(self, data: object, output_level: str | None = None, *, text_column: str | None = None,
-                **options: object) -> pd.DataFrame:
+                id_column: str | None = None, **options: object) -> pd.DataFrame:
         """Embed ``data`` and return a DataFrame.
 
         Args:
@@ -194,6 +200,8 @@ class Pipeline:
                 ``None``/``NaN``/empty entries keep their row with null outputs.
             output_level: ``"token"``, ``"sentence"`` or ``"document"`` (default: the pipeline's).
             text_column: the DataFrame column holding the text (default ``"text"``); other columns are kept.
+            id_column: a column identifying the rows, used as ``origin_index`` (DataFrames; for a Spark DataFrame
+                without it, an id column is added with ``monotonically_increasing_id()``).
             **options: per-call overrides of the settings: ``positions`` (add ``begin``/``end``, end exclusive),
                 ``subword_pooling`` (``first``, ``last``, ``mean``, ``first_last``), ``pooling`` (``mean``,
                 ``cls``, ``max``), ``normalize`` (L2-normalise sentence/document vectors), ``batch_tokens``,
@@ -204,6 +212,12 @@ class Pipeline:
             with the text, ``sentence_id`` (token and sentence level), optional ``begin``/``end`` and the
             embedding column (1-D float32 arrays), then the input DataFrame's other columns.
         """
+        if spark.is_spark_dataframe(data):  # pyspark.sql.DataFrame in, pyspark.sql.DataFrame out
+            return spark.predict_spark(self, data, output_level, text_column, id_column, options)
+        if id_column is not None:
+            if not isinstance(data, pd.DataFrame) or id_column not in data.columns:
+                raise InvalidInputError(f"id_column={id_column!r} must name a column of the input DataFrame.")
+            data = data.set_index(id_column)
         parts = list(self.predict_iter(data, output_level, text_column=text_column, **options))
         return parts[0] if len(parts) == 1 else pd.concat(parts)
 
@@ -213,6 +227,9 @@ class Pipeline:
 
         Memory stays bounded by the chunk, whatever the input's length; generators are read lazily.
         """
+        if spark.is_spark_dataframe(data):
+            raise InvalidInputError("predict_iter() reads pandas-side inputs; for a Spark DataFrame call predict(), "
+                                    "which returns a Spark DataFrame computed on the executors.")
         if output_level is not None:
             options["output_level"] = output_level
         settings = self.settings.updated("predict()", **options)

@@ -1,0 +1,109 @@
+"""predict() on a Spark DataFrame (local[2]) equals the pandas path; the model loads once per worker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nlu_lite
+from nlu_lite import spark as nlu_spark
+
+TEXTS = ["Patient denies chest pain. BP 120/80, HR 72.", None, "", "Takes aspirin daily.\n\nNo fever. No cough.",
+         "   ", "Chest pain with fever " * 30]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    pyspark = pytest.importorskip("pyspark", reason="pip install 'nlu-lite[spark]' (in the [test] extra)")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("Spark needs Java (17 or 21) on PATH or JAVA_HOME")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    session = (pyspark.sql.SparkSession.builder.master("local[2]").appName("nlu_lite-tests")
+               .config("spark.ui.enabled", "false").config("spark.driver.bindAddress", "127.0.0.1")
+               .config("spark.driver.host", "127.0.0.1").config("spark.sql.shuffle.partitions", "2")
+               .config("spark.sql.execution.arrow.maxRecordsPerBatch", "2").getOrCreate())
+    yield session
+    session.stop()
+
+
+def pandas_frame() -> pd.DataFrame:
+    return pd.DataFrame({"note_id": [10, 11, 12, 13, 14, 15], "text": TEXTS, "ward": list("abcabc")})
+
+
+def sort(frame: pd.DataFrame, level: str) -> pd.DataFrame:
+    keys = ["origin_index"] + (["sentence_id", "begin"] if level != "document" else [])
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_spark_equals_pandas(spark, tiny_cased, level, partitions):
+    local = pandas_frame()
+    sdf = spark.createDataFrame(local.astype({"text": object})).repartition(partitions)
+    result = tiny_cased.predict(sdf, output_level=level, id_column="note_id", positions=True)
+    assert result.columns[:2] == ["origin_index", level]
+    assert dict(result.dtypes)[tiny_cased.column_name] == "array<float>"
+    got = sort(result.toPandas(), level)
+    expected = sort(tiny_cased.predict(local, output_level=level, id_column="note_id", positions=True)
+                    .reset_index(), level)
+    assert got["origin_index"].tolist() == expected["origin_index"].tolist()
+    assert got["ward"].tolist() == expected["ward"].tolist()
+    assert got[level].fillna("<na>").tolist() == expected[level].fillna("<na>").tolist()
+    for a, b in zip(got[tiny_cased.column_name], expected[tiny_cased.column_name]):
+        if b is None:
+            assert a is None
+        else:
+            np.testing.assert_allclose(np.asarray(a, dtype=np.float32), b, atol=1e-5)
+    assert set(got["origin_index"]) == set(local["note_id"])  # every input row, empty ones included
+
+
+@pytest.mark.slow
+def test_spark_adds_an_id_when_none_is_named(spark, tiny_cased):
+    sdf = spark.createDataFrame(pd.DataFrame({"text": TEXTS}).astype(object)).repartition(2)
+    got = tiny_cased.predict(sdf, output_level="document").toPandas()
+    assert len(got) == len(TEXTS) and got["origin_index"].is_unique
+    expected = [t if t is None or not t.strip() else t.strip() for t in TEXTS]  # trimmed, empty rows as given
+    assert sorted(got["document"].fillna("<na>")) == sorted(pd.Series(expected).fillna("<na>"))
+
+
+@pytest.mark.slow
+def test_spark_missing_text_column_fails_on_the_driver(spark, tiny_cased):
+    sdf = spark.createDataFrame(pd.DataFrame({"note": ["a"]}))
+    with pytest.raises(nlu_lite.errors.InvalidInputError, match="no column 'text'"):
+        tiny_cased.predict(sdf)
+
+
+def test_spark_partition_function_loads_model_once_per_process(tiny_cased, monkeypatch):
+    calls = []
+    real_load = nlu_lite.pipeline.load
+
+    def counting_load(*args, **kwargs):
+        calls.append(kwargs.get("path"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(nlu_lite.pipeline, "load", counting_load)
+    monkeypatch.setattr(nlu_spark, "_CACHE", {})
+    import json
+
+    recipe = json.dumps(tiny_cased.recipe(), sort_keys=True)
+    batches = [pd.DataFrame({"id": [k], "text": [f"Chest pain {k}."]}) for k in range(4)]
+    options = {"output_level": "document"}
+    first = list(nlu_spark.predict_partition(iter(batches[:2]), recipe, "text", "id", options))
+    second = list(nlu_spark.predict_partition(iter(batches[2:]), recipe, "text", "id", options))
+    assert len(calls) == 1  # one load for 2 partitions x 2 batches
+    assert [f["origin_index"].tolist() for f in first + second] == [[0], [1], [2], [3]]
+
+
+def test_spark_is_not_imported_by_nlu_lite():
+    import subprocess
+
+    code = "import sys, nlu_lite; nlu_lite.load; print('pyspark' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
