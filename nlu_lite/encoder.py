@@ -130,6 +130,7 @@ class Encoder:
         self.device = resolve_device(device)
         self.precision = precision or "fp32"
         _check_precision(self.precision, self.device)
+        self.threads = threads
         if threads is not None:
             if not isinstance(threads, int) or threads < 1:
                 raise InvalidOptionError(f"threads={threads!r} must be a positive integer.")

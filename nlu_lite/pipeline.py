@@ -188,7 +188,7 @@ class Pipeline:
     def recipe(self) -> dict:
         """What another process needs to rebuild this pipeline from local files (used on Spark executors)."""
         return {"name": self.entry.name if self.entry in model_catalog.entries() else None,
-                "path": str(self.source.folder), "precision": self.encoder.precision,
+                "path": str(self.source.folder), "precision": self.encoder.precision, "threads": self.encoder.threads,
                 "sentence_splitter": self.sentence_splitter, "settings": asdict(self.settings)}
 
     def predict(self, data: object, output_level: str | None = None, *, text_column: str | None = None,

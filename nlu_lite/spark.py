@@ -35,7 +35,8 @@ def cached_pipeline(recipe: str):
 
             spec = json.loads(recipe)
             _CACHE[recipe] = load(spec["name"], path=spec["path"], precision=spec["precision"],
-                                  sentence_splitter=spec["sentence_splitter"], device="cpu", **spec["settings"])
+                                  threads=spec["threads"], sentence_splitter=spec["sentence_splitter"],
+                                  device="cpu" if spec["precision"] == "int8" else "auto", **spec["settings"])
         return _CACHE[recipe]
 
 
