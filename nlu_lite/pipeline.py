@@ -8,6 +8,7 @@ batches (batching.py) -> encoder forward (encoder.py) -> token / sentence / docu
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +46,27 @@ def tqdm(*args, **kwargs):
     else:
         from tqdm.std import tqdm as bar
     return bar(*args, **kwargs)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    """glibc's malloc_trim, or None on other C libraries."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def _return_freed_memory() -> None:
+    """Hand freed heap pages back to the OS after each chunk.
+
+    glibc keeps the memory of freed tensors in its arenas; with batch shapes that change from chunk to chunk
+    the process then grows without bound (measured: 182 MB working set for 1k notes, 1 GB for 100k). Trimming
+    after each chunk keeps it flat (benchmarks/memory.py).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 @contextmanager
@@ -242,6 +265,7 @@ class Pipeline:
                 frame, missing = self._predict_chunk(docs, settings)
                 empty_tokens += missing
                 bar.update(len(docs.texts))
+                _return_freed_memory()
                 yield frame
         if empty_tokens:
             warnings.warn(
