@@ -8,8 +8,9 @@
 from . import errors
 from .about import __version__
 from .exports import to_numpy
+from .loading import load
 from .model_catalog import catalog, search
-from .pipeline import NoWordpieceWarning, Pipeline, load
+from .pipeline import NoWordpieceWarning, Pipeline
 from .plots import plot_embeddings, plot_similarity
 
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",

@@ -1,4 +1,4 @@
-"""``load()`` and the ``Pipeline`` it returns: text in, a DataFrame of vectors out.
+"""The ``Pipeline`` that ``load()`` returns: text in, a DataFrame of vectors out.
 
 The stages of ``predict``, one function each:
 input rows (documents.py) -> tokens and sentences (segmentation.py) -> wordpieces, windows and
@@ -8,121 +8,33 @@ batches (batching.py) -> encoder forward (encoder.py) -> token / sentence / docu
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import re
 import shutil
 import threading
-import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from . import batching, documents, frames, model_catalog, pooling, segmentation, sources, spark
+from . import batching, documents, frames, model_catalog, pooling, runtime, segmentation, sources, spark
 from .about import __version__
 from .encoder import Encoder
-from .errors import InvalidInputError, InvalidOptionError, ModelLoadError
+from .errors import InvalidInputError, InvalidOptionError
 from .model_catalog import CatalogEntry
+from .settings import Settings
 
-OUTPUT_LEVELS = ("token", "sentence", "document")
 SENTENCE_SPLITTERS = ("clinical", "sentencizer")
-
-
-def tqdm(*args, **kwargs):
-    """tqdm.auto's bar (a widget in notebooks with ipywidgets), else the text bar, without tqdm's IProgress warning."""
-    from tqdm.notebook import IProgress  # None where ipywidgets is missing
-
-    if IProgress is not None:
-        from tqdm.auto import tqdm as bar
-    else:
-        from tqdm.std import tqdm as bar
-    return bar(*args, **kwargs)
-
-
-@lru_cache(maxsize=1)
-def _malloc_trim():
-    """glibc's malloc_trim, or None on other C libraries."""
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-def _return_freed_memory() -> None:
-    """Hand freed heap pages back to the OS after each chunk.
-
-    glibc keeps the memory of freed tensors in its arenas; with batch shapes that change from chunk to chunk
-    the process then grows without bound (measured: 182 MB working set for 1k notes, 1 GB for 100k). Trimming
-    after each chunk keeps it flat (benchmarks/memory.py).
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@contextmanager
-def _timed(stats: Counter, key: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        stats[key] += time.perf_counter() - start
+BUNDLE_FILE = "nlu_lite.json"
 
 
 class NoWordpieceWarning(UserWarning):
     """Some tokens consist only of characters the model's tokenizer drops; their vectors are NaN."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Per-pipeline defaults of ``predict``; change them with ``Pipeline.set``."""
-
-    output_level: str
-    subword_pooling: str = "first"
-    pooling: str = "mean"
-    normalize: bool = False
-    positions: bool = False
-    batch_tokens: int = 8192
-    max_batch_size: int = 64
-    chunk_size: int = 256
-    max_wordpieces: int | None = None  # window size, [CLS]/[SEP] included; None: the catalog's limit
-    progress: bool = True  # a progress bar (tqdm.auto) on predictions that last more than a second
-
-    def validate(self) -> Settings:
-        choices = {"output_level": OUTPUT_LEVELS, "subword_pooling": pooling.SUBWORD_POOLINGS,
-                   "pooling": pooling.UNIT_POOLINGS}
-        for name, valid in choices.items():
-            if getattr(self, name) not in valid:
-                raise InvalidOptionError(f"{name}={getattr(self, name)!r} is not valid; choose one of {list(valid)}.")
-        for name in ("batch_tokens", "max_batch_size", "chunk_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise InvalidOptionError(f"{name}={value!r} must be a positive integer.")
-        if self.max_wordpieces is not None and (
-                not isinstance(self.max_wordpieces, int) or isinstance(self.max_wordpieces, bool)
-                or self.max_wordpieces < 4):
-            raise InvalidOptionError(f"max_wordpieces={self.max_wordpieces!r} must be an integer >= 4 (or None).")
-        for name in ("normalize", "positions", "progress"):
-            if not isinstance(getattr(self, name), bool):
-                raise InvalidOptionError(f"{name}={getattr(self, name)!r} must be True or False.")
-        return self
-
-    def updated(self, caller: str, **options: object) -> Settings:
-        """A validated copy with ``options`` applied; unknown names are an error naming ``caller``."""
-        valid = sorted(Settings.__dataclass_fields__)
-        unknown = sorted(set(options) - set(valid))
-        if unknown:
-            raise InvalidOptionError(f"{caller} got unknown options {unknown}; valid: {valid}.")
-        return replace(self, **options).validate()
 
 
 class Pipeline:
@@ -259,13 +171,13 @@ class Pipeline:
         self.last_stats = Counter()
         empty_tokens = 0
         total = len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
-        with tqdm(total=total, unit="doc", desc=f"nlu_lite {settings.output_level}", delay=1.0,
+        with runtime.progress_bar(total=total, unit="doc", desc=f"nlu_lite {settings.output_level}", delay=1.0,
                   disable=not settings.progress, leave=False) as bar:
             for docs in documents.chunks(data, text_column, settings.chunk_size):
                 frame, missing = self._predict_chunk(docs, settings)
                 empty_tokens += missing
                 bar.update(len(docs.texts))
-                _return_freed_memory()
+                runtime.return_freed_memory()
                 yield frame
         if empty_tokens:
             warnings.warn(
@@ -278,20 +190,20 @@ class Pipeline:
         stats = self.last_stats
         present = np.asarray([k for k, t in enumerate(docs.texts) if t is not None], dtype=np.int64)
         texts = [docs.texts[k] for k in present.tolist()]
-        with _timed(stats, "segment_s"):
+        with runtime.timed(stats, "segment_s"):
             seg, units = self._units(texts, s.output_level)
-        with _timed(stats, "tokenize_s"), self._tokenize_lock:  # HF tokenizers are not thread-safe
+        with runtime.timed(stats, "tokenize_s"), self._tokenize_lock:  # HF tokenizers are not thread-safe
             wp = batching.tokenize_units(self.encoder.tokenizer, texts, *units)
-        with _timed(stats, "forward_s"):
+        with runtime.timed(stats, "forward_s"):
             encoded = self._encode(wp, s)
-        with _timed(stats, "pool_s"):
+        with runtime.timed(stats, "pool_s"):
             if s.output_level == "token":
                 spans, vectors, columns = self._token_vectors(texts, seg, wp, encoded, s)
                 missing = int(np.isnan(vectors[:, 0]).sum()) if len(vectors) else 0
             else:
                 spans, vectors, columns = self._unit_vectors(seg, units, encoded, s)
                 missing = 0
-        with _timed(stats, "dataframe_s"):
+        with runtime.timed(stats, "dataframe_s"):
             doc, begin, end = spans
             if s.positions:
                 columns.update(begin=begin, end=end)
@@ -369,79 +281,3 @@ class Pipeline:
         self.last_stats["wordpieces"] += int(win.lengths.sum())
         self.last_stats["padded_wordpieces"] += int(batch_base[-1])
         return pooler.result()
-
-
-@contextmanager
-def _quiet_tqdm_import() -> Iterator[None]:
-    """transformers and huggingface_hub import tqdm.auto, which warns in notebooks that lack ipywidgets
-    although its text bar works; that one warning is silenced while they are imported."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="IProgress not found")
-        yield
-
-
-BUNDLE_FILE = "nlu_lite.json"
-
-
-def _folder_entry(folder: Path) -> tuple[CatalogEntry, dict]:
-    """Entry and saved settings of a folder: a ``pipe.save()`` bundle, or a plain Hugging Face model folder."""
-    bundle = folder / BUNDLE_FILE
-    if bundle.is_file():
-        saved = json.loads(bundle.read_text("utf-8"))
-        entry = CatalogEntry(**{**saved["entry"], "aliases": tuple(saved["entry"]["aliases"])})
-        return entry, {"sentence_splitter": saved["sentence_splitter"], **saved["settings"]}
-    config = json.loads((folder / "config.json").read_text("utf-8"))
-    slug = re.sub(r"[^0-9a-z]+", "_", folder.resolve().name.lower()).strip("_") or "model"
-    entry = CatalogEntry(
-        name=slug, hf_id=str(folder), revision="local", do_lower_case=None,  # type: ignore[arg-type]
-        dim=int(config.get("hidden_size", config.get("dim", 0))),
-        max_wordpieces=int(config.get("max_position_embeddings", 512)), normalize=False,
-        license="unknown (local folder)", description=f"Local model folder {folder}")
-    return entry, {}
-
-
-def load(name: str | None = None, *, path: str | os.PathLike | None = None, revision: str | None = None,
-         device: str = "auto", precision: str | None = None, threads: int | None = None,
-         sentence_splitter: str | None = None, **settings: object) -> Pipeline:
-    """Load an embedding pipeline by catalog name, alias or local folder.
-
-    Args:
-        name: a catalog name (``en.embed.biobert.clinical_base_cased``; the ``en.`` may be left out), an alias
-            (``clinical_bert``), or a folder path. Default: the packaged all-MiniLM-L6-v2, which works offline.
-        path: a local model folder (a Hugging Face model folder or a ``pipe.save()`` bundle) to load instead of
-            looking anywhere else; with ``name`` the catalog entry supplies casing, limits and the column name.
-        revision: hub revision overriding the catalog's.
-        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
-        precision: ``"fp32"`` (CPU default), ``"int8"`` (CPU, dynamic quantization), ``"fp16"``/``"bf16"``.
-        threads: torch CPU threads (process-wide); default: torch's own choice.
-        sentence_splitter: ``"clinical"`` (default; rules for clinical layout) or ``"sentencizer"`` (spaCy's).
-        **settings: defaults for ``predict`` (see ``Pipeline.predict``), e.g. ``subword_pooling="mean"``.
-
-    Model files are looked for in: ``path``; a packaged model; the Hugging Face cache; the hub (unless
-    ``HF_HUB_OFFLINE=1``). Unknown names raise ``UnknownModelError`` listing the closest catalog names.
-    """
-    if path is None and name is not None and os.path.isdir(os.path.expanduser(name)):
-        path, name = name, None
-    saved: dict = {}
-    if path is not None:
-        folder = Path(path).expanduser()
-        sources.check_folder(folder)
-        entry, saved = _folder_entry(folder)
-        if name is not None:
-            entry, saved = model_catalog.resolve(name), {}
-        source = sources.ModelSource(folder, "folder")
-    else:
-        entry = model_catalog.resolve(name if name is not None else "default")  # fails fast, before any import
-        with _quiet_tqdm_import():
-            source = sources.locate(entry, revision)
-    splitter = sentence_splitter or saved.pop("sentence_splitter", "clinical")
-    if splitter not in SENTENCE_SPLITTERS:
-        raise InvalidOptionError(f"sentence_splitter={splitter!r} is not one of {list(SENTENCE_SPLITTERS)}.")
-    defaults = Settings(output_level=entry.default_level, normalize=entry.normalize).updated(
-        "load()", **saved, **settings)
-    with _quiet_tqdm_import():
-        encoder = Encoder(source.folder, entry.do_lower_case, device=device, precision=precision, threads=threads)
-    if entry.dim != encoder.dim:
-        raise ModelLoadError(f"The model in '{source.folder}' has hidden size {encoder.dim}, but the catalog entry "
-                             f"{entry.name!r} says dim={entry.dim}: the folder holds another model.")
-    return Pipeline(entry, source, encoder, splitter, defaults)

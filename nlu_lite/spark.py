@@ -31,7 +31,7 @@ def cached_pipeline(recipe: str):
     """The pipeline for a JSON recipe, loaded once per Python process."""
     with _CACHE_LOCK:
         if recipe not in _CACHE:
-            from .pipeline import load
+            from .loading import load
 
             spec = json.loads(recipe)
             _CACHE[recipe] = load(spec["name"], path=spec["path"], precision=spec["precision"],

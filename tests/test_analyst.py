@@ -67,10 +67,10 @@ def test_plot_errors_name_the_problem(tiny_cased):
 def test_progress_bar_counts_documents_and_can_be_turned_off(tiny_cased, capsys):
     tiny_cased.predict(["Chest pain."] * 3, output_level="document", progress=False)
     assert "nlu_lite" not in capsys.readouterr().err
-    import nlu_lite.pipeline as pipeline_module
+    import nlu_lite.runtime as runtime
 
     seen = {}
-    original = pipeline_module.tqdm
+    original = runtime.progress_bar
 
     def recorder(*args, **kwargs):
         bar = original(*args, **kwargs)
@@ -84,11 +84,11 @@ def test_progress_bar_counts_documents_and_can_be_turned_off(tiny_cased, capsys)
         bar.update = counting
         return bar
 
-    pipeline_module.tqdm = recorder
+    runtime.progress_bar = recorder
     try:
         tiny_cased.predict(["Chest pain."] * 5, output_level="document", chunk_size=2)
     finally:
-        pipeline_module.tqdm = original
+        runtime.progress_bar = original
     assert seen == {"n": 5, "total": 5}
 
 

@@ -82,13 +82,13 @@ def test_spark_missing_text_column_fails_on_the_driver(spark, tiny_cased):
 
 def test_spark_partition_function_loads_model_once_per_process(tiny_cased, monkeypatch):
     calls = []
-    real_load = nlu_lite.pipeline.load
+    real_load = nlu_lite.loading.load
 
     def counting_load(*args, **kwargs):
         calls.append(kwargs.get("path"))
         return real_load(*args, **kwargs)
 
-    monkeypatch.setattr(nlu_lite.pipeline, "load", counting_load)
+    monkeypatch.setattr(nlu_lite.loading, "load", counting_load)
     monkeypatch.setattr(nlu_spark, "_CACHE", {})
     import json
 

@@ -1,0 +1,51 @@
+"""Process-level helpers around a prediction: progress bar, stage timer, returning freed memory."""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+
+def progress_bar(*args, **kwargs):
+    """tqdm.auto's bar (a widget in notebooks with ipywidgets), else the text bar, without tqdm's IProgress warning."""
+    from tqdm.notebook import IProgress  # None where ipywidgets is missing
+
+    if IProgress is not None:
+        from tqdm.auto import tqdm as bar
+    else:
+        from tqdm.std import tqdm as bar
+    return bar(*args, **kwargs)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    """glibc's malloc_trim, or None on other C libraries."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def return_freed_memory() -> None:
+    """Hand freed heap pages back to the OS after each chunk.
+
+    glibc keeps the memory of freed tensors in its arenas; with batch shapes that change from chunk to chunk
+    the process then grows without bound (measured: 182 MB working set for 1k notes, 1 GB for 100k). Trimming
+    after each chunk keeps it flat (benchmarks/memory.py).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@contextmanager
+def timed(stats: Counter, key: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        stats[key] += time.perf_counter() - start
