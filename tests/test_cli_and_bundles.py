@@ -102,3 +102,15 @@ def test_notebook_quickstart_runs_offline():
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 2  # the 2-D map and the heatmap
     assert not any("Warning" in o.get("text", "") for o in outputs if o.output_type == "stream")
+
+
+def test_cli_download_writes_a_bundle_that_loads_offline(tmp_path, minilm_dir, monkeypatch, capsys):
+    """`download` resolves like load() (here: the packaged model, no network) and saves a bundle."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    target = tmp_path / "minilm_bundle"
+    assert main(["download", "minilm", "--to", str(target)]) == 0
+    assert str(target) in capsys.readouterr().out
+    pipe = nlu_lite.load(path=target)
+    assert pipe.column_name == "en_embed_sentence_all_minilm_l6_v2_embeddings" and pipe.settings.normalize
+    reference = nlu_lite.load("minilm")
+    np.testing.assert_array_equal(nlu_lite.to_numpy(pipe.predict(TEXTS)), nlu_lite.to_numpy(reference.predict(TEXTS)))
