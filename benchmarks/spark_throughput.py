@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notes", type=int, default=200)
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument("--level", default="sentence", choices=["token", "sentence", "document"])
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads per worker for the Spark run (default: torch's choice)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
@@ -48,15 +50,17 @@ def main(argv: list[str] | None = None) -> int:
              .getOrCreate())
     sdf = spark.createDataFrame(notes).repartition(args.partitions).cache()
     sdf.count()
+    spark_pipe = nlu_lite.load(threads=args.threads) if args.threads else pipe
     start = time.perf_counter()
-    result = pipe.predict(sdf, output_level=args.level, id_column="note_id")
+    result = spark_pipe.predict(sdf, output_level=args.level, id_column="note_id")
     spark_rows = result.count()  # an action on the executors; nothing is collected to the driver
     spark_s = time.perf_counter() - start
     spark.stop()
 
     table = [
         {"path": "pandas", "seconds": pandas_s, "rows": len(local)},
-        {"path": f"spark local[{args.partitions}], {args.partitions} partitions", "seconds": spark_s,
+        {"path": f"spark local[{args.partitions}], {args.partitions} partitions, threads={args.threads or 'default'}",
+         "seconds": spark_s,
          "rows": spark_rows},
     ]
     print(f"{args.notes} MTSamples notes, {wordpieces:,} wordpieces, level={args.level}, all-MiniLM-L6-v2, "
