@@ -31,9 +31,14 @@ def _folder_entry(folder: Path) -> tuple[CatalogEntry, dict]:
     """Entry and saved settings of a folder: a ``pipe.save()`` bundle, or a plain Hugging Face model folder."""
     bundle = folder / BUNDLE_FILE
     if bundle.is_file():
-        saved = json.loads(bundle.read_text("utf-8"))
-        entry = CatalogEntry(**{**saved["entry"], "aliases": tuple(saved["entry"]["aliases"])})
-        return entry, {"sentence_splitter": saved["sentence_splitter"], **saved["settings"]}
+        try:
+            saved = json.loads(bundle.read_text("utf-8"))
+            entry = CatalogEntry(**{**saved["entry"], "aliases": tuple(saved["entry"]["aliases"])})
+            return entry, {"sentence_splitter": saved["sentence_splitter"], **saved["settings"]}
+        except (ValueError, KeyError, TypeError) as e:
+            raise ModelLoadError(f"'{bundle}' is not a valid nlu_lite bundle file ({type(e).__name__}: {e}); "
+                                 "write the bundle again with pipe.save(), or delete the file to load the "
+                                 "folder as a plain model.") from e
     config = json.loads((folder / "config.json").read_text("utf-8"))
     slug = re.sub(r"[^0-9a-z]+", "_", folder.resolve().name.lower()).strip("_") or "model"
     entry = CatalogEntry(
@@ -70,9 +75,7 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
     if path is not None:
         folder = Path(path).expanduser()
         sources.check_folder(folder)
-        entry, saved = _folder_entry(folder)
-        if name is not None:
-            entry, saved = model_catalog.resolve(name), {}
+        entry, saved = (model_catalog.resolve(name), {}) if name is not None else _folder_entry(folder)
         source = sources.ModelSource(folder, "folder")
     else:
         entry = model_catalog.resolve(name if name is not None else "default")  # fails fast, before any import

@@ -114,3 +114,10 @@ def test_cli_download_writes_a_bundle_that_loads_offline(tmp_path, minilm_dir, m
     assert pipe.column_name == "en_embed_sentence_all_minilm_l6_v2_embeddings" and pipe.settings.normalize
     reference = nlu_lite.load("minilm")
     np.testing.assert_array_equal(nlu_lite.to_numpy(pipe.predict(TEXTS)), nlu_lite.to_numpy(reference.predict(TEXTS)))
+
+
+def test_bundle_with_broken_settings_file_is_a_load_error(tiny_cased, tmp_path):
+    folder = tiny_cased.save(tmp_path / "bundle")
+    (folder / "nlu_lite.json").write_text('{"entry": {}}')
+    with pytest.raises(nlu_lite.errors.ModelLoadError, match="not a valid nlu_lite bundle"):
+        nlu_lite.load(path=folder)
