@@ -154,3 +154,15 @@ def test_pipeline_set_changes_defaults(tiny_cased_dir):
     assert {"sentence", "begin"} <= set(pipe.predict("Chest pain.").columns)
     with pytest.raises(InvalidOptionError):
         pipe.set(subword_pooling="median")
+
+
+@pytest.mark.parametrize("level", ["token", "sentence"])
+def test_pipeline_offsets_slice_every_shared_text(tiny_uncased, level):
+    """Through predict(): text[begin:end] equals every row's text, on the MTSamples sample, NegEx and gold sets."""
+    from conftest import gold_texts, mtsamples_notes, negex_sentences
+
+    texts = mtsamples_notes(40) + negex_sentences()[:400] + gold_texts()
+    df = tiny_uncased.predict(texts, output_level=level, positions=True, progress=False)
+    assert set(df.index) == set(range(len(texts)))
+    for origin, begin, end, piece in zip(df.index, df["begin"], df["end"], df[level]):
+        assert texts[origin][begin:end] == piece
