@@ -34,9 +34,10 @@ def _write_output(frame: pd.DataFrame, path: Path | None, column: str) -> None:
         import pyarrow.parquet as pq
 
         dim = next((len(v) for v in frame[column] if v is not None), 0)
-        vectors = pa.FixedSizeListArray.from_arrays(
-            pa.array(np.concatenate([v if v is not None else np.full(dim, np.nan, np.float32)
-                                     for v in frame[column]]) if len(frame) else np.zeros(0, np.float32)), dim)
+        empty = [v is None for v in frame[column]]
+        values = [np.zeros(dim, np.float32) if v is None else v for v in frame[column]]
+        flat = np.concatenate(values) if values else np.zeros(0, np.float32)
+        vectors = pa.FixedSizeListArray.from_arrays(pa.array(flat), dim, mask=pa.array(empty, pa.bool_()))
         table = pa.Table.from_pandas(frame.drop(columns=[column]), preserve_index=False)
         pq.write_table(table.append_column(column, vectors), path)
         return

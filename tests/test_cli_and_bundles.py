@@ -46,7 +46,7 @@ def test_cli_predict_text_to_jsonl(tiny_cased_dir, capsys):
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
 def test_cli_predict_file_round_trip(tiny_cased_dir, tmp_path, suffix):
     source = tmp_path / "notes.csv"
-    pd.DataFrame({"note": TEXTS, "id": [1, 2]}).to_csv(source, index=False)
+    pd.DataFrame({"note": TEXTS + [None], "id": [1, 2, 3]}).to_csv(source, index=False)
     out = tmp_path / f"out{suffix}"
     code = main(["predict", "--input", str(source), "--text-column", "note", "--output", str(out),
                  "--model", str(tiny_cased_dir), "--level", "document"])
@@ -61,14 +61,14 @@ def test_cli_predict_file_round_trip(tiny_cased_dir, tmp_path, suffix):
         assert pa.types.is_fixed_size_list(field_type) and field_type.list_size == 32
         assert field_type.value_type == pa.float32()
         back = pd.read_parquet(out)
-        got = np.stack(back["tiny_cased_embeddings"].to_list())
     elif suffix == ".csv":
         back = pd.read_csv(out)
-        got = np.array([json.loads(v) for v in back["tiny_cased_embeddings"]])
+        back["tiny_cased_embeddings"] = [None if pd.isna(v) else json.loads(v) for v in back["tiny_cased_embeddings"]]
     else:
         back = pd.read_json(out, lines=True)
-        got = np.stack(back["tiny_cased_embeddings"].to_list())
-    assert back["id"].tolist() == [1, 2]
+    assert back["id"].tolist() == [1, 2, 3]
+    assert back["tiny_cased_embeddings"].iloc[2] is None  # the empty input: a null vector, not NaNs
+    got = np.stack([np.asarray(v, dtype=np.float32) for v in back["tiny_cased_embeddings"].iloc[:2]])
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
