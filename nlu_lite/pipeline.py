@@ -60,7 +60,7 @@ class Pipeline:
     def print_info(self) -> None:
         """Print the model, where it came from, how it runs, and every setting with how to change it."""
         e, enc, st = self.entry, self.encoder, self.settings
-        limit = min(st.max_wordpieces or e.max_wordpieces, e.max_wordpieces, enc.max_positions)
+        limit = self._window_size(st)
         casing = {True: "lowercased", False: "cased", None: "as the tokenizer says"}[e.do_lower_case]
         lines = [
             f"model            {e.name}  ({e.description})",
@@ -244,15 +244,18 @@ class Pipeline:
             columns["sentence_id"] = np.arange(len(unit_doc)) - first_of_doc
         return units, vectors, columns
 
+    def _window_size(self, s: Settings) -> int:
+        """Wordpieces per model sequence ([CLS]/[SEP] included): the setting, capped by catalog and model."""
+        return min(s.max_wordpieces or self.entry.max_wordpieces, self.entry.max_wordpieces,
+                   self.encoder.max_positions)
+
     def _encode(self, wp: batching.Wordpieces, s: Settings) -> torch.Tensor:
         """Forward every unit (in windows), pooling each batch's output as it arrives.
 
         Returns one vector per wordpiece (token level) or per unit (sentence and document level); only one
         batch of raw encoder output is held at a time.
         """
-        limit = min(s.max_wordpieces or self.entry.max_wordpieces, self.entry.max_wordpieces,
-                    self.encoder.max_positions)
-        win = batching.plan_windows(wp.unit_start, limit - 2)
+        win = batching.plan_windows(wp.unit_start, self._window_size(s) - 2)
         enc = self.encoder
         sequences = [
             np.concatenate(([enc.cls_id], wp.ids[base + a: base + b], [enc.sep_id]))
