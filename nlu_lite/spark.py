@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import asdict
 
 import pandas as pd
 
@@ -47,7 +48,7 @@ def predict_partition(batches: Iterator[pd.DataFrame], recipe: str, text_column:
     for batch in batches:
         frame = batch.set_index(id_column)
         frame.index.name = INDEX_NAME
-        out = pipe.predict(frame, text_column=text_column, progress=False, **options)
+        out = pipe.predict(frame, text_column=text_column, **options)
         yield out.reset_index()
 
 
@@ -94,9 +95,7 @@ def predict_spark(pipe, sdf, output_level: str | None, text_column: str | None, 
         raise InvalidInputError(f"id_column={id_column!r} is not a column; columns are {sdf.columns}.")
     schema = _output_schema(sdf, pipe, settings.output_level, settings.positions, text_column, id_column)
     recipe = json.dumps(pipe.recipe(), sort_keys=True)
-    per_call = {"output_level": settings.output_level, "positions": settings.positions,
-                "subword_pooling": settings.subword_pooling, "pooling": settings.pooling,
-                "normalize": settings.normalize, "max_wordpieces": settings.max_wordpieces}
+    per_call = {**asdict(settings), "progress": False}  # every effective option; no bars on executors
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         return predict_partition(batches, recipe, text_column, id_column, per_call)

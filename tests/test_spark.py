@@ -94,7 +94,7 @@ def test_spark_partition_function_loads_model_once_per_process(tiny_cased, monke
 
     recipe = json.dumps(tiny_cased.recipe(), sort_keys=True)
     batches = [pd.DataFrame({"id": [k], "text": [f"Chest pain {k}."]}) for k in range(4)]
-    options = {"output_level": "document"}
+    options = {"output_level": "document", "progress": False}
     first = list(nlu_spark.predict_partition(iter(batches[:2]), recipe, "text", "id", options))
     second = list(nlu_spark.predict_partition(iter(batches[2:]), recipe, "text", "id", options))
     assert len(calls) == 1  # one load for 2 partitions x 2 batches
