@@ -3,15 +3,48 @@
 >>> import nlu_lite
 >>> pipe = nlu_lite.load("en.embed_sentence.all_minilm_l6_v2")       # doctest: +SKIP
 >>> df = pipe.predict("Patient denies chest pain.", output_level="token")  # doctest: +SKIP
+
+Importing the package is light: torch, transformers and spaCy are imported on first use of ``load`` (or
+of ``Pipeline``), so ``nlu_lite.catalog()``, ``nlu_lite.search()`` and the CLI's catalog commands start fast.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 from . import errors
 from .about import __version__
-from .exports import to_numpy
-from .loading import load
 from .model_catalog import catalog, search
-from .pipeline import NoWordpieceWarning, Pipeline
-from .plots import plot_embeddings, plot_similarity
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported on first access
+    from .exports import to_numpy
+    from .loading import load
+    from .pipeline import NoWordpieceWarning, Pipeline
+    from .plots import plot_embeddings, plot_similarity
+
+# public name -> module that defines it, imported on first access (PEP 562)
+_LAZY = {
+    "load": "loading",
+    "Pipeline": "pipeline",
+    "NoWordpieceWarning": "pipeline",
+    "to_numpy": "exports",
+    "plot_embeddings": "plots",
+    "plot_similarity": "plots",
+}
 
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
            "plot_embeddings", "plot_similarity"]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nlu_lite' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later accesses skip this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

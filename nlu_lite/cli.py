@@ -17,13 +17,13 @@ _READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".jsonl": lambda p
 
 def _read_input(path: Path, text_column: str) -> pd.DataFrame:
     if not path.is_file():
-        raise InvalidInputError(f"Input file '{path}' does not exist; pass an existing .csv, .parquet, .jsonl or "
+        raise InvalidInputError("E001", f"Input file '{path}' does not exist; pass an existing .csv, .parquet, .jsonl or "
                                 ".txt file.")
     if path.suffix == ".txt":
         return pd.DataFrame({text_column: [path.read_text("utf-8")]})
     reader = _READERS.get(path.suffix)
     if reader is None:
-        raise InvalidInputError(f"Input '{path}' has suffix {path.suffix!r}; use .csv, .parquet, .jsonl or .txt.")
+        raise InvalidInputError("E002", f"Input '{path}' has suffix {path.suffix!r}; use .csv, .parquet, .jsonl or .txt.")
     return reader(path)
 
 
@@ -49,7 +49,7 @@ def _write_output(frame: pd.DataFrame, path: Path | None, column: str) -> None:
         frame[column] = [None if v is None else json.dumps(v) for v in frame[column]]
         frame.to_csv(path, index=False)
     else:
-        raise InvalidInputError(f"Output '{path}' has suffix {path.suffix!r}; use .csv, .parquet or .jsonl.")
+        raise InvalidInputError("E003", f"Output '{path}' has suffix {path.suffix!r}; use .csv, .parquet or .jsonl.")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "predict":
             if (args.text is None) == (args.input is None):
-                raise InvalidInputError("Give either a text argument or --input FILE, not both or neither.")
+                raise InvalidInputError("E004", "Give either a text argument or --input FILE, not both or neither.")
             pipe = load(args.model)
             data = _read_input(args.input, args.text_column) if args.input else args.text
             frame = pipe.predict(data, output_level=args.level, positions=args.positions,

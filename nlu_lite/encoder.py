@@ -20,22 +20,22 @@ DEVICES = ("auto", "cpu", "cuda")
 def resolve_device(device: str) -> torch.device:
     """``auto`` picks CUDA when available, else the CPU."""
     if device not in DEVICES and not str(device).startswith("cuda:"):
-        raise InvalidOptionError(f"device={device!r} is not one of {list(DEVICES)} (or 'cuda:N').")
+        raise InvalidOptionError("E009", f"device={device!r} is not one of {list(DEVICES)} (or 'cuda:N').")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InvalidOptionError(f"device={device!r} was asked for but torch sees no CUDA device; use device='cpu'.")
+        raise InvalidOptionError("E010", f"device={device!r} was asked for but torch sees no CUDA device; use device='cpu'.")
     return torch.device(device)
 
 
 def _check_precision(precision: str, device: torch.device) -> None:
     if precision not in PRECISIONS:
-        raise InvalidOptionError(f"precision={precision!r} is not one of {list(PRECISIONS)}.")
+        raise InvalidOptionError("E011", f"precision={precision!r} is not one of {list(PRECISIONS)}.")
     if precision == "int8" and device.type != "cpu":
-        raise InvalidOptionError("precision='int8' (dynamic quantization) runs on the CPU only; "
+        raise InvalidOptionError("E012", "precision='int8' (dynamic quantization) runs on the CPU only; "
                                  "use precision='fp16' or 'bf16' on CUDA, or device='cpu'.")
     if precision == "fp16" and device.type == "cpu":
-        raise InvalidOptionError("precision='fp16' is for CUDA; on the CPU use 'fp32' or 'int8'.")
+        raise InvalidOptionError("E013", "precision='fp16' is for CUDA; on the CPU use 'fp32' or 'int8'.")
 
 
 def _load_tokenizer(folder: Path, do_lower_case: bool | None):
@@ -46,9 +46,9 @@ def _load_tokenizer(folder: Path, do_lower_case: bool | None):
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), use_fast=True, **kwargs)
     except Exception as e:  # transformers raises OSError/ValueError/KeyError for broken tokenizer files
-        raise ModelLoadError(f"Could not read the tokenizer in '{folder}': {type(e).__name__}: {e}") from e
+        raise ModelLoadError("E014", f"Could not read the tokenizer in '{folder}': {type(e).__name__}: {e}") from e
     if not getattr(tokenizer, "is_fast", False):
-        raise ModelLoadError(f"The tokenizer in '{folder}' is not a fast (Rust) tokenizer; nlu_lite needs "
+        raise ModelLoadError("E015", f"The tokenizer in '{folder}' is not a fast (Rust) tokenizer; nlu_lite needs "
                              "character offsets. Save a tokenizer.json with a transformers fast tokenizer.")
     if do_lower_case is not None:
         backend = tokenizer.backend_tokenizer
@@ -66,19 +66,19 @@ def _check_casing(tokenizer, folder: Path, do_lower_case: bool | None) -> None:
     normalizer = tokenizer.backend_tokenizer.normalizer
     lowercases = normalizer is not None and normalizer.normalize_str("Ab") == "ab"
     if do_lower_case is not None and lowercases != do_lower_case:
-        raise ModelLoadError(
+        raise ModelLoadError("E016", 
             f"The tokenizer in '{folder}' {'lowercases' if lowercases else 'keeps case'} but the model is "
             f"declared do_lower_case={do_lower_case}; fix tokenizer_config.json or the catalog entry.")
     pieces = [w.removeprefix("##") for w in tokenizer.get_vocab() if not (w.startswith("[") and w.endswith("]"))]
     alphabetic = [w for w in pieces if any(c.isalpha() for c in w)]
     cased = sum(any(c.isupper() for c in w) for w in alphabetic)
     if lowercases and cased > 0.05 * len(alphabetic):
-        raise ModelLoadError(
+        raise ModelLoadError("E017", 
             f"The tokenizer in '{folder}' lowercases text, but {cased} of its {len(alphabetic)} vocabulary pieces "
             "have capitals: the model is cased and would get wrong wordpieces. Load it under its catalog name, "
             "nlu_lite.load('<name>', path=folder), or set \"do_lower_case\": false in tokenizer_config.json.")
     if not lowercases and cased == 0 and len(alphabetic) > 100:
-        raise ModelLoadError(
+        raise ModelLoadError("E018", 
             f"The tokenizer in '{folder}' keeps case, but its vocabulary has no capitals: every capital letter "
             "would become [UNK]. Set \"do_lower_case\": true in tokenizer_config.json, or load the model under "
             "its catalog name.")
@@ -95,7 +95,7 @@ def _load_model(folder: Path):
             warnings.simplefilter("ignore")
             model = AutoModel.from_pretrained(str(folder), dtype=torch.float32)
     except Exception as e:  # corrupt / truncated weights, unsupported architecture, bad config
-        raise ModelLoadError(
+        raise ModelLoadError("E019", 
             f"Could not load the model weights in '{folder}': {type(e).__name__}: {str(e)[:300]}. "
             "The files may be truncated or corrupt: download the model again or re-save it with save_pretrained()."
         ) from e
@@ -133,14 +133,14 @@ class Encoder:
         self.threads = threads
         if threads is not None:
             if not isinstance(threads, int) or threads < 1:
-                raise InvalidOptionError(f"threads={threads!r} must be a positive integer.")
+                raise InvalidOptionError("E020", f"threads={threads!r} must be a positive integer.")
             torch.set_num_threads(threads)
         self.tokenizer = _load_tokenizer(self.folder, do_lower_case)
         model = _load_model(self.folder)
         config = model.config
         vocab = len(self.tokenizer)
         if vocab > config.vocab_size:
-            raise ModelLoadError(
+            raise ModelLoadError("E021", 
                 f"The tokenizer in '{self.folder}' has {vocab} wordpieces but the model's embeddings have "
                 f"{config.vocab_size} rows: tokenizer and weights come from different models. Put the matching "
                 "vocab.txt/tokenizer.json beside the weights.")
@@ -150,7 +150,7 @@ class Encoder:
         self.sep_id = self.tokenizer.sep_token_id
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         if self.cls_id is None or self.sep_id is None:
-            raise ModelLoadError(f"The tokenizer in '{self.folder}' defines no [CLS]/[SEP] tokens; "
+            raise ModelLoadError("E022", f"The tokenizer in '{self.folder}' defines no [CLS]/[SEP] tokens; "
                                  "nlu_lite supports BERT-family encoders.")
         if self.precision == "int8":
             model = _quantize_attention(model)

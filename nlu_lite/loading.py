@@ -36,7 +36,7 @@ def _folder_entry(folder: Path) -> tuple[CatalogEntry, dict]:
             entry = CatalogEntry(**{**saved["entry"], "aliases": tuple(saved["entry"]["aliases"])})
             return entry, {"sentence_splitter": saved["sentence_splitter"], **saved["settings"]}
         except (ValueError, KeyError, TypeError) as e:
-            raise ModelLoadError(f"'{bundle}' is not a valid nlu_lite bundle file ({type(e).__name__}: {e}); "
+            raise ModelLoadError("E027", f"'{bundle}' is not a valid nlu_lite bundle file ({type(e).__name__}: {e}); "
                                  "write the bundle again with pipe.save(), or delete the file to load the "
                                  "folder as a plain model.") from e
     config = json.loads((folder / "config.json").read_text("utf-8"))
@@ -83,12 +83,12 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
             source = sources.locate(entry, revision)
     splitter = sentence_splitter or saved.pop("sentence_splitter", "clinical")
     if splitter not in SENTENCE_SPLITTERS:
-        raise InvalidOptionError(f"sentence_splitter={splitter!r} is not one of {list(SENTENCE_SPLITTERS)}.")
+        raise InvalidOptionError("E028", f"sentence_splitter={splitter!r} is not one of {list(SENTENCE_SPLITTERS)}.")
     defaults = Settings(output_level=entry.default_level, normalize=entry.normalize).updated(
         "load()", **saved, **settings)
     with _quiet_tqdm_import():
         encoder = Encoder(source.folder, entry.do_lower_case, device=device, precision=precision, threads=threads)
     if entry.dim != encoder.dim:
-        raise ModelLoadError(f"The model in '{source.folder}' has hidden size {encoder.dim}, but the catalog entry "
+        raise ModelLoadError("E029", f"The model in '{source.folder}' has hidden size {encoder.dim}, but the catalog entry "
                              f"{entry.name!r} says dim={entry.dim}: the folder holds another model.")
     return Pipeline(entry, source, encoder, splitter, defaults)

@@ -54,36 +54,36 @@ def _key(name: str) -> str:
 
 def _entry_from_yaml(raw: object, position: int) -> CatalogEntry:
     if not isinstance(raw, dict):
-        raise CatalogError(f"Catalog entry #{position} is {raw!r}, expected a mapping of fields.")
+        raise CatalogError("E030", f"Catalog entry #{position} is {raw!r}, expected a mapping of fields.")
     label = raw.get("name", f"#{position}")
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
-        raise CatalogError(f"Catalog entry {label!r} lacks the fields {missing}; add them to catalog.yaml.")
+        raise CatalogError("E031", f"Catalog entry {label!r} lacks the fields {missing}; add them to catalog.yaml.")
     known = {f.name for f in fields(CatalogEntry)} - {"packaged_module", "packaged_pip"} | {"packaged"}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise CatalogError(f"Catalog entry {label!r} has unknown fields {unknown}; valid fields: {sorted(known)}.")
+        raise CatalogError("E032", f"Catalog entry {label!r} has unknown fields {unknown}; valid fields: {sorted(known)}.")
     if not isinstance(raw["name"], str) or not _NAME.match(raw["name"]):
-        raise CatalogError(
+        raise CatalogError("E033", 
             f"Catalog name {raw['name']!r} does not look like '<lang>.embed.<family>' or "
             "'<lang>.embed_sentence.<family>'."
         )
     for field_name, kind in (("do_lower_case", bool), ("normalize", bool), ("dim", int), ("max_wordpieces", int)):
         if not isinstance(raw[field_name], kind):
-            raise CatalogError(
+            raise CatalogError("E034", 
                 f"Catalog entry {label!r}: {field_name}={raw[field_name]!r} should be a {kind.__name__}."
             )
     if raw["dim"] <= 0 or not 8 <= raw["max_wordpieces"] <= 8192:
-        raise CatalogError(
+        raise CatalogError("E035", 
             f"Catalog entry {label!r}: dim={raw['dim']} must be positive and "
             f"max_wordpieces={raw['max_wordpieces']} between 8 and 8192."
         )
     packaged = raw.get("packaged") or {}
     if packaged and set(packaged) != {"module", "pip"}:
-        raise CatalogError(f"Catalog entry {label!r}: packaged needs exactly 'module' and 'pip', got {packaged!r}.")
+        raise CatalogError("E036", f"Catalog entry {label!r}: packaged needs exactly 'module' and 'pip', got {packaged!r}.")
     aliases = raw.get("aliases") or []
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
-        raise CatalogError(f"Catalog entry {label!r}: aliases={aliases!r} should be a list of names.")
+        raise CatalogError("E037", f"Catalog entry {label!r}: aliases={aliases!r} should be a list of names.")
     return CatalogEntry(
         name=raw["name"],
         hf_id=str(raw["hf_id"]),
@@ -105,16 +105,16 @@ def parse_catalog(text: str) -> tuple[CatalogEntry, ...]:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise CatalogError(f"catalog.yaml is not valid YAML: {e}") from e
+        raise CatalogError("E038", f"catalog.yaml is not valid YAML: {e}") from e
     if not isinstance(document, dict) or not isinstance(document.get("entries"), list):
-        raise CatalogError("catalog.yaml must be a mapping with a list under 'entries'.")
+        raise CatalogError("E039", "catalog.yaml must be a mapping with a list under 'entries'.")
     entries = tuple(_entry_from_yaml(raw, i) for i, raw in enumerate(document["entries"]))
     owner: dict[str, str] = {}
     for entry in entries:
         for name in (entry.name, *entry.aliases):
             key = _key(name)
             if key in owner and owner[key] != entry.name:
-                raise CatalogError(
+                raise CatalogError("E040", 
                     f"Catalog name or alias {name!r} is claimed by both {owner[key]!r} and {entry.name!r}; "
                     "make it unique."
                 )
@@ -135,7 +135,7 @@ def _index() -> dict[str, CatalogEntry]:
 def resolve(name: str) -> CatalogEntry:
     """Find the catalog entry for a name or alias; raise ``UnknownModelError`` with suggestions."""
     if not isinstance(name, str) or not name.strip():
-        raise UnknownModelError(
+        raise UnknownModelError("E041", 
             f"Model name {name!r} is not a non-empty string. Pass a catalog name such as "
             "'en.embed_sentence.all_minilm_l6_v2' (see nlu_lite.catalog()), or load(path='folder')."
         )
@@ -145,7 +145,7 @@ def resolve(name: str) -> CatalogEntry:
     closest = difflib.get_close_matches(_key(name), list(_index()), n=5, cutoff=0.4)
     suggestions = list(dict.fromkeys(_index()[k].name for k in closest))
     hint = f" Closest catalog names: {', '.join(suggestions)}." if suggestions else ""
-    raise UnknownModelError(
+    raise UnknownModelError("E042", 
         f"Unknown model name {name!r}: it is not in the catalog and not an existing folder.{hint} "
         "Browse with nlu_lite.search('<word>'), or load a local model with nlu_lite.load(path='<folder>')."
     )
@@ -181,7 +181,7 @@ def search(query: str) -> pd.DataFrame:
     >>> nlu_lite.search("clinical")  # doctest: +SKIP
     """
     if not isinstance(query, str):
-        raise UnknownModelError(f"search() takes a string, got {query!r}; e.g. nlu_lite.search('clinical').")
+        raise UnknownModelError("E043", f"search() takes a string, got {query!r}; e.g. nlu_lite.search('clinical').")
     table = catalog()
     haystack = (table["name"] + " " + table["hf_id"] + " " + table["aliases"] + " " + table["description"]).str.lower()
     mask = pd.Series(True, index=table.index)

@@ -103,7 +103,7 @@ class Pipeline:
         """
         target = Path(folder).expanduser()
         if target.exists() and any(target.iterdir()):
-            raise InvalidOptionError(f"Folder '{target}' exists and is not empty; pass a new or empty folder.")
+            raise InvalidOptionError("E044", f"Folder '{target}' exists and is not empty; pass a new or empty folder.")
         target.mkdir(parents=True, exist_ok=True)
         for item in sorted(self.source.folder.iterdir()):
             if item.is_file() and item.name in sources.MODEL_FILES:
@@ -151,7 +151,7 @@ class Pipeline:
             return spark.predict_spark(self, data, output_level, text_column, id_column, options)
         if id_column is not None:
             if not isinstance(data, pd.DataFrame) or id_column not in data.columns:
-                raise InvalidInputError(f"id_column={id_column!r} must name a column of the input DataFrame.")
+                raise InvalidInputError("E045", f"id_column={id_column!r} must name a column of the input DataFrame.")
             data = data.set_index(id_column)
         parts = list(self.predict_iter(data, output_level, text_column=text_column, **options))
         return parts[0] if len(parts) == 1 else pd.concat(parts)
@@ -163,7 +163,7 @@ class Pipeline:
         Memory stays bounded by the chunk, whatever the input's length; generators are read lazily.
         """
         if spark.is_spark_dataframe(data):
-            raise InvalidInputError("predict_iter() reads pandas-side inputs; for a Spark DataFrame call predict(), "
+            raise InvalidInputError("E046", "predict_iter() reads pandas-side inputs; for a Spark DataFrame call predict(), "
                                     "which returns a Spark DataFrame computed on the executors.")
         if output_level is not None:
             options["output_level"] = output_level

@@ -49,7 +49,7 @@ def _project(vectors: np.ndarray, method: str) -> np.ndarray:
         except ImportError as e:
             raise ImportError("method='umap' needs umap-learn: pip install umap-learn") from e
         return umap.UMAP(n_components=2, random_state=0).fit_transform(vectors)
-    raise InvalidOptionError(f"method={method!r} is not one of {list(METHODS)}.")
+    raise InvalidOptionError("E047", f"method={method!r} is not one of {list(METHODS)}.")
 
 
 def plot_embeddings(frame: pd.DataFrame, color: str | None = None, label: str | None = None, method: str = "pca",
@@ -69,11 +69,11 @@ def plot_embeddings(frame: pd.DataFrame, color: str | None = None, label: str | 
     """
     for name in (color, label):
         if name is not None and name not in frame.columns:
-            raise InvalidInputError(f"Column {name!r} is not in the DataFrame; its columns are {list(frame.columns)}.")
+            raise InvalidInputError("E048", f"Column {name!r} is not in the DataFrame; its columns are {list(frame.columns)}.")
     vectors = to_numpy(frame, column)
     keep = np.isfinite(vectors).all(axis=1) & (vectors.shape[1] > 0)
     if keep.sum() < 2:
-        raise InvalidInputError(f"plot_embeddings needs at least 2 rows with vectors, got {int(keep.sum())}.")
+        raise InvalidInputError("E049", f"plot_embeddings needs at least 2 rows with vectors, got {int(keep.sum())}.")
     rows = frame[keep]
     coords = _project(vectors[keep], method)
     if ax is None:
@@ -104,7 +104,7 @@ def plot_similarity(frame: pd.DataFrame, label: str | None = None, column: str |
     vectors = to_numpy(frame, column)
     keep = np.isfinite(vectors).all(axis=1) & (vectors.shape[1] > 0)
     if keep.sum() < 1:
-        raise InvalidInputError("plot_similarity needs at least 1 row with a vector.")
+        raise InvalidInputError("E050", "plot_similarity needs at least 1 row with a vector.")
     unit = vectors[keep] / np.maximum(np.linalg.norm(vectors[keep], axis=1, keepdims=True), 1e-12)
     similarity = unit @ unit.T
     if ax is None:

@@ -30,18 +30,18 @@ class Settings:
                    "pooling": pooling.UNIT_POOLINGS}
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
-                raise InvalidOptionError(f"{name}={getattr(self, name)!r} is not valid; choose one of {list(valid)}.")
+                raise InvalidOptionError("E051", f"{name}={getattr(self, name)!r} is not valid; choose one of {list(valid)}.")
         for name in ("batch_tokens", "max_batch_size", "chunk_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise InvalidOptionError(f"{name}={value!r} must be a positive integer.")
+                raise InvalidOptionError("E052", f"{name}={value!r} must be a positive integer.")
         if self.max_wordpieces is not None and (
                 not isinstance(self.max_wordpieces, int) or isinstance(self.max_wordpieces, bool)
                 or self.max_wordpieces < 4):
-            raise InvalidOptionError(f"max_wordpieces={self.max_wordpieces!r} must be an integer >= 4 (or None).")
+            raise InvalidOptionError("E053", f"max_wordpieces={self.max_wordpieces!r} must be an integer >= 4 (or None).")
         for name in ("normalize", "positions", "progress"):
             if not isinstance(getattr(self, name), bool):
-                raise InvalidOptionError(f"{name}={getattr(self, name)!r} must be True or False.")
+                raise InvalidOptionError("E054", f"{name}={getattr(self, name)!r} must be True or False.")
         return self
 
     def updated(self, caller: str, **options: object) -> Settings:
@@ -49,5 +49,5 @@ class Settings:
         valid = sorted(Settings.__dataclass_fields__)
         unknown = sorted(set(options) - set(valid))
         if unknown:
-            raise InvalidOptionError(f"{caller} got unknown options {unknown}; valid: {valid}.")
+            raise InvalidOptionError("E055", f"{caller} got unknown options {unknown}; valid: {valid}.")
         return replace(self, **options).validate()

@@ -66,7 +66,7 @@ def _output_schema(sdf, pipe, level: str, positions: bool, text_column: str, id_
     extras = [f for f in sdf.schema.fields if f.name not in {text_column, id_column}]
     clash = sorted(f.name for f in extras if f.name in taken)
     if clash:
-        raise InvalidInputError(f"The Spark DataFrame has columns {clash} that the output also uses; rename them.")
+        raise InvalidInputError("E059", f"The Spark DataFrame has columns {clash} that the output also uses; rename them.")
     return T.StructType(fields + extras)
 
 
@@ -81,18 +81,18 @@ def predict_spark(pipe, sdf, output_level: str | None, text_column: str | None, 
 
     text_column = text_column or "text"
     if text_column not in sdf.columns:
-        raise InvalidInputError(f"The Spark DataFrame has no column {text_column!r}; its columns are {sdf.columns}. "
+        raise InvalidInputError("E060", f"The Spark DataFrame has no column {text_column!r}; its columns are {sdf.columns}. "
                                 "Name the text column with text_column='<name>'.")
     settings = pipe.settings.updated("predict()", **options,
                                      **({"output_level": output_level} if output_level else {}))
     if id_column is None:
         id_column = INDEX_NAME
         if id_column in sdf.columns:
-            raise InvalidInputError(f"The Spark DataFrame already has an {INDEX_NAME!r} column; pass "
+            raise InvalidInputError("E061", f"The Spark DataFrame already has an {INDEX_NAME!r} column; pass "
                                     f"id_column='{INDEX_NAME}' to use it as the row id.")
         sdf = sdf.withColumn(id_column, F.monotonically_increasing_id())
     elif id_column not in sdf.columns:
-        raise InvalidInputError(f"id_column={id_column!r} is not a column; columns are {sdf.columns}.")
+        raise InvalidInputError("E062", f"id_column={id_column!r} is not a column; columns are {sdf.columns}.")
     schema = _output_schema(sdf, pipe, settings.output_level, settings.positions, text_column, id_column)
     recipe = json.dumps(pipe.recipe(), sort_keys=True)
     per_call = {**asdict(settings), "progress": False}  # every effective option; no bars on executors

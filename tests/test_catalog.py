@@ -60,7 +60,7 @@ def test_catalog_unknown_name_suggests_closest(typo, suggested):
     with pytest.raises(UnknownModelError) as info:
         resolve(typo)
     message = str(info.value)
-    assert typo in message and suggested in message and "[E001]" in message
+    assert typo in message and suggested in message and "[E042]" in message
     assert isinstance(info.value, LookupError)
 
 
