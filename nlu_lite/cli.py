@@ -17,13 +17,15 @@ _READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".jsonl": lambda p
 
 def _read_input(path: Path, text_column: str) -> pd.DataFrame:
     if not path.is_file():
-        raise InvalidInputError("E001", f"Input file '{path}' does not exist; pass an existing .csv, .parquet, .jsonl or "
+        raise InvalidInputError(
+            "E001", f"Input file '{path}' does not exist; pass an existing .csv, .parquet, .jsonl or "
                                 ".txt file.")
     if path.suffix == ".txt":
         return pd.DataFrame({text_column: [path.read_text("utf-8")]})
     reader = _READERS.get(path.suffix)
     if reader is None:
-        raise InvalidInputError("E002", f"Input '{path}' has suffix {path.suffix!r}; use .csv, .parquet, .jsonl or .txt.")
+        raise InvalidInputError(
+            "E002", f"Input '{path}' has suffix {path.suffix!r}; use .csv, .parquet, .jsonl or .txt.")
     return reader(path)
 
 

@@ -52,7 +52,7 @@ def _text(value: object, label: object) -> str | None:
         fix = "pass one string per row; join nested pieces first, e.g. ' '.join(parts)"
     if fix is None:
         fix = "convert the column to text first, e.g. series.astype(str), or drop the row"
-    raise InvalidInputError("E005", 
+    raise InvalidInputError("E005",
         f"Row {label!r} holds {value!r} of type {type(value).__name__}, but predict() needs a string "
         f"(or None/NaN for an empty row); {fix}."
     )
@@ -68,7 +68,7 @@ def _from_frame(frame: pd.DataFrame, text_column: str | None) -> Documents:
     column = text_column or "text"
     if column not in frame.columns:
         hint = "" if text_column else " Name the text column with predict(..., text_column='<name>')."
-        raise InvalidInputError("E006", 
+        raise InvalidInputError("E006",
             f"The DataFrame has no column {column!r}; its columns are {list(frame.columns)}.{hint}"
         )
     extras = frame.drop(columns=[column]).reset_index(drop=True)
@@ -82,7 +82,7 @@ def chunks(data: object, text_column: str | None = None, chunk_size: int = 256) 
             yield _from_frame(data.iloc[start:start + chunk_size], text_column)
         return
     if text_column is not None:
-        raise InvalidInputError("E007", 
+        raise InvalidInputError("E007",
             f"text_column={text_column!r} applies to DataFrames only, but the input is a "
             f"{type(data).__name__}; pass a DataFrame or drop text_column."
         )
@@ -95,7 +95,7 @@ def chunks(data: object, text_column: str | None = None, chunk_size: int = 256) 
             yield _from_values(part.tolist(), part.index, None)
         return
     if isinstance(data, np.ndarray) and data.ndim != 1:
-        raise InvalidInputError("E008", 
+        raise InvalidInputError("E008",
             f"A numpy array of texts must be 1-D, got shape {data.shape}; flatten it with arr.ravel() "
             "or pass a DataFrame with a text column."
         )

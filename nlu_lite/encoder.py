@@ -24,7 +24,8 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InvalidOptionError("E010", f"device={device!r} was asked for but torch sees no CUDA device; use device='cpu'.")
+        raise InvalidOptionError(
+            "E010", f"device={device!r} was asked for but torch sees no CUDA device; use device='cpu'.")
     return torch.device(device)
 
 
@@ -66,19 +67,19 @@ def _check_casing(tokenizer, folder: Path, do_lower_case: bool | None) -> None:
     normalizer = tokenizer.backend_tokenizer.normalizer
     lowercases = normalizer is not None and normalizer.normalize_str("Ab") == "ab"
     if do_lower_case is not None and lowercases != do_lower_case:
-        raise ModelLoadError("E016", 
+        raise ModelLoadError("E016",
             f"The tokenizer in '{folder}' {'lowercases' if lowercases else 'keeps case'} but the model is "
             f"declared do_lower_case={do_lower_case}; fix tokenizer_config.json or the catalog entry.")
     pieces = [w.removeprefix("##") for w in tokenizer.get_vocab() if not (w.startswith("[") and w.endswith("]"))]
     alphabetic = [w for w in pieces if any(c.isalpha() for c in w)]
     cased = sum(any(c.isupper() for c in w) for w in alphabetic)
     if lowercases and cased > 0.05 * len(alphabetic):
-        raise ModelLoadError("E017", 
+        raise ModelLoadError("E017",
             f"The tokenizer in '{folder}' lowercases text, but {cased} of its {len(alphabetic)} vocabulary pieces "
             "have capitals: the model is cased and would get wrong wordpieces. Load it under its catalog name, "
             "nlu_lite.load('<name>', path=folder), or set \"do_lower_case\": false in tokenizer_config.json.")
     if not lowercases and cased == 0 and len(alphabetic) > 100:
-        raise ModelLoadError("E018", 
+        raise ModelLoadError("E018",
             f"The tokenizer in '{folder}' keeps case, but its vocabulary has no capitals: every capital letter "
             "would become [UNK]. Set \"do_lower_case\": true in tokenizer_config.json, or load the model under "
             "its catalog name.")
@@ -95,7 +96,7 @@ def _load_model(folder: Path):
             warnings.simplefilter("ignore")
             model = AutoModel.from_pretrained(str(folder), dtype=torch.float32)
     except Exception as e:  # corrupt / truncated weights, unsupported architecture, bad config
-        raise ModelLoadError("E019", 
+        raise ModelLoadError("E019",
             f"Could not load the model weights in '{folder}': {type(e).__name__}: {str(e)[:300]}. "
             "The files may be truncated or corrupt: download the model again or re-save it with save_pretrained()."
         ) from e
@@ -140,7 +141,7 @@ class Encoder:
         config = model.config
         vocab = len(self.tokenizer)
         if vocab > config.vocab_size:
-            raise ModelLoadError("E021", 
+            raise ModelLoadError("E021",
                 f"The tokenizer in '{self.folder}' has {vocab} wordpieces but the model's embeddings have "
                 f"{config.vocab_size} rows: tokenizer and weights come from different models. Put the matching "
                 "vocab.txt/tokenizer.json beside the weights.")

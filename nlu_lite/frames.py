@@ -45,7 +45,7 @@ def assemble(docs: Documents, text_name: str, column: str, position: np.ndarray,
     if docs.extras is not None:
         clash = sorted(set(docs.extras.columns) & set(frame.columns))
         if clash:
-            raise InvalidInputError("E026", 
+            raise InvalidInputError("E026",
                 f"The input DataFrame has columns {clash} that nlu_lite's output also uses; rename them "
                 "first, e.g. df.rename(columns={" + ", ".join(f"{c!r}: 'input_{c}'" for c in clash) + "}).")
         extras = docs.extras.iloc[pos].set_axis(frame.index)

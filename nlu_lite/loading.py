@@ -89,6 +89,7 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
     with _quiet_tqdm_import():
         encoder = Encoder(source.folder, entry.do_lower_case, device=device, precision=precision, threads=threads)
     if entry.dim != encoder.dim:
-        raise ModelLoadError("E029", f"The model in '{source.folder}' has hidden size {encoder.dim}, but the catalog entry "
+        raise ModelLoadError(
+            "E029", f"The model in '{source.folder}' has hidden size {encoder.dim}, but the catalog entry "
                              f"{entry.name!r} says dim={entry.dim}: the folder holds another model.")
     return Pipeline(entry, source, encoder, splitter, defaults)

@@ -62,25 +62,27 @@ def _entry_from_yaml(raw: object, position: int) -> CatalogEntry:
     known = {f.name for f in fields(CatalogEntry)} - {"packaged_module", "packaged_pip"} | {"packaged"}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise CatalogError("E032", f"Catalog entry {label!r} has unknown fields {unknown}; valid fields: {sorted(known)}.")
+        raise CatalogError(
+            "E032", f"Catalog entry {label!r} has unknown fields {unknown}; valid fields: {sorted(known)}.")
     if not isinstance(raw["name"], str) or not _NAME.match(raw["name"]):
-        raise CatalogError("E033", 
+        raise CatalogError("E033",
             f"Catalog name {raw['name']!r} does not look like '<lang>.embed.<family>' or "
             "'<lang>.embed_sentence.<family>'."
         )
     for field_name, kind in (("do_lower_case", bool), ("normalize", bool), ("dim", int), ("max_wordpieces", int)):
         if not isinstance(raw[field_name], kind):
-            raise CatalogError("E034", 
+            raise CatalogError("E034",
                 f"Catalog entry {label!r}: {field_name}={raw[field_name]!r} should be a {kind.__name__}."
             )
     if raw["dim"] <= 0 or not 8 <= raw["max_wordpieces"] <= 8192:
-        raise CatalogError("E035", 
+        raise CatalogError("E035",
             f"Catalog entry {label!r}: dim={raw['dim']} must be positive and "
             f"max_wordpieces={raw['max_wordpieces']} between 8 and 8192."
         )
     packaged = raw.get("packaged") or {}
     if packaged and set(packaged) != {"module", "pip"}:
-        raise CatalogError("E036", f"Catalog entry {label!r}: packaged needs exactly 'module' and 'pip', got {packaged!r}.")
+        raise CatalogError(
+            "E036", f"Catalog entry {label!r}: packaged needs exactly 'module' and 'pip', got {packaged!r}.")
     aliases = raw.get("aliases") or []
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
         raise CatalogError("E037", f"Catalog entry {label!r}: aliases={aliases!r} should be a list of names.")
@@ -114,7 +116,7 @@ def parse_catalog(text: str) -> tuple[CatalogEntry, ...]:
         for name in (entry.name, *entry.aliases):
             key = _key(name)
             if key in owner and owner[key] != entry.name:
-                raise CatalogError("E040", 
+                raise CatalogError("E040",
                     f"Catalog name or alias {name!r} is claimed by both {owner[key]!r} and {entry.name!r}; "
                     "make it unique."
                 )
@@ -135,7 +137,7 @@ def _index() -> dict[str, CatalogEntry]:
 def resolve(name: str) -> CatalogEntry:
     """Find the catalog entry for a name or alias; raise ``UnknownModelError`` with suggestions."""
     if not isinstance(name, str) or not name.strip():
-        raise UnknownModelError("E041", 
+        raise UnknownModelError("E041",
             f"Model name {name!r} is not a non-empty string. Pass a catalog name such as "
             "'en.embed_sentence.all_minilm_l6_v2' (see nlu_lite.catalog()), or load(path='folder')."
         )
@@ -145,7 +147,7 @@ def resolve(name: str) -> CatalogEntry:
     closest = difflib.get_close_matches(_key(name), list(_index()), n=5, cutoff=0.4)
     suggestions = list(dict.fromkeys(_index()[k].name for k in closest))
     hint = f" Closest catalog names: {', '.join(suggestions)}." if suggestions else ""
-    raise UnknownModelError("E042", 
+    raise UnknownModelError("E042",
         f"Unknown model name {name!r}: it is not in the catalog and not an existing folder.{hint} "
         "Browse with nlu_lite.search('<word>'), or load a local model with nlu_lite.load(path='<folder>')."
     )

@@ -163,7 +163,8 @@ class Pipeline:
         Memory stays bounded by the chunk, whatever the input's length; generators are read lazily.
         """
         if spark.is_spark_dataframe(data):
-            raise InvalidInputError("E046", "predict_iter() reads pandas-side inputs; for a Spark DataFrame call predict(), "
+            raise InvalidInputError(
+                "E046", "predict_iter() reads pandas-side inputs; for a Spark DataFrame call predict(), "
                                     "which returns a Spark DataFrame computed on the executors.")
         if output_level is not None:
             options["output_level"] = output_level

@@ -69,7 +69,8 @@ def plot_embeddings(frame: pd.DataFrame, color: str | None = None, label: str | 
     """
     for name in (color, label):
         if name is not None and name not in frame.columns:
-            raise InvalidInputError("E048", f"Column {name!r} is not in the DataFrame; its columns are {list(frame.columns)}.")
+            raise InvalidInputError(
+                "E048", f"Column {name!r} is not in the DataFrame; its columns are {list(frame.columns)}.")
     vectors = to_numpy(frame, column)
     keep = np.isfinite(vectors).all(axis=1) & (vectors.shape[1] > 0)
     if keep.sum() < 2:

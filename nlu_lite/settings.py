@@ -30,7 +30,8 @@ class Settings:
                    "pooling": pooling.UNIT_POOLINGS}
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
-                raise InvalidOptionError("E051", f"{name}={getattr(self, name)!r} is not valid; choose one of {list(valid)}.")
+                raise InvalidOptionError(
+                    "E051", f"{name}={getattr(self, name)!r} is not valid; choose one of {list(valid)}.")
         for name in ("batch_tokens", "max_batch_size", "chunk_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -38,7 +39,8 @@ class Settings:
         if self.max_wordpieces is not None and (
                 not isinstance(self.max_wordpieces, int) or isinstance(self.max_wordpieces, bool)
                 or self.max_wordpieces < 4):
-            raise InvalidOptionError("E053", f"max_wordpieces={self.max_wordpieces!r} must be an integer >= 4 (or None).")
+            raise InvalidOptionError(
+                "E053", f"max_wordpieces={self.max_wordpieces!r} must be an integer >= 4 (or None).")
         for name in ("normalize", "positions", "progress"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidOptionError("E054", f"{name}={getattr(self, name)!r} must be True or False.")

@@ -39,7 +39,7 @@ def _hub_offline() -> bool:
 def check_folder(folder: Path) -> None:
     """Raise ``ModelLoadError`` unless ``folder`` holds a config, a tokenizer vocabulary and weights."""
     if not folder.is_dir():
-        raise ModelNotAvailableError("E056", 
+        raise ModelNotAvailableError("E056",
             f"Model folder '{folder}' does not exist or is not a folder. Pass the folder that holds "
             "config.json, vocab.txt or tokenizer.json, and model.safetensors (e.g. one written by pipe.save())."
         )
@@ -52,7 +52,7 @@ def check_folder(folder: Path) -> None:
         problems.append("model.safetensors or pytorch_model.bin")
     if problems:
         present = sorted(p.name for p in folder.iterdir())[:20]
-        raise ModelLoadError("E057", 
+        raise ModelLoadError("E057",
             f"Model folder '{folder}' lacks {', '.join(problems)} (it holds {present}). Copy the complete "
             "model folder, e.g. from model.save_pretrained() and tokenizer.save_pretrained(), or pipe.save()."
         )
@@ -114,7 +114,7 @@ def locate(entry: CatalogEntry, revision: str | None = None) -> ModelSource:
         except Exception as e:  # network, auth, missing repo: all end in the same advice
             looked.append(f"hub {entry.hf_id}@{revision}: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
             cause = e
-    raise ModelNotAvailableError("E058", 
+    raise ModelNotAvailableError("E058",
         f"Model {entry.name!r} ({entry.hf_id}@{revision}) is not available here. Looked in: "
         + "; ".join(looked)
         + ". Fix: on a machine with network run `huggingface-cli download "

@@ -66,7 +66,8 @@ def _output_schema(sdf, pipe, level: str, positions: bool, text_column: str, id_
     extras = [f for f in sdf.schema.fields if f.name not in {text_column, id_column}]
     clash = sorted(f.name for f in extras if f.name in taken)
     if clash:
-        raise InvalidInputError("E059", f"The Spark DataFrame has columns {clash} that the output also uses; rename them.")
+        raise InvalidInputError(
+            "E059", f"The Spark DataFrame has columns {clash} that the output also uses; rename them.")
     return T.StructType(fields + extras)
 
 
@@ -81,7 +82,8 @@ def predict_spark(pipe, sdf, output_level: str | None, text_column: str | None, 
 
     text_column = text_column or "text"
     if text_column not in sdf.columns:
-        raise InvalidInputError("E060", f"The Spark DataFrame has no column {text_column!r}; its columns are {sdf.columns}. "
+        raise InvalidInputError(
+            "E060", f"The Spark DataFrame has no column {text_column!r}; its columns are {sdf.columns}. "
                                 "Name the text column with text_column='<name>'.")
     settings = pipe.settings.updated("predict()", **options,
                                      **({"output_level": output_level} if output_level else {}))
