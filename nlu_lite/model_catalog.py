@@ -11,7 +11,7 @@ from importlib import resources
 import pandas as pd
 import yaml
 
-from .errors import CatalogError, UnknownModelError
+from .errors import CatalogError, ModelLoadError, UnknownModelError
 
 _NAME = re.compile(r"^[a-z]{2}\.(embed|embed_sentence)(\.[A-Za-z0-9_.\-]+)?$")
 _LANGUAGE_PREFIX = re.compile(r"^[a-z]{2}\.")
@@ -35,6 +35,27 @@ class CatalogEntry:
     aliases: tuple[str, ...] = ()
     packaged_module: str | None = None
     packaged_pip: str | None = None
+    family: str | None = None  # transformers model_type; None: read from the model's config
+
+    def to_dict(self) -> dict:
+        """The fields as JSON-ready values (for the rebuild spec)."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> CatalogEntry:
+        """An entry from ``to_dict()`` output (a bundle or Spark spec), its fields checked."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(raw) - set(known))
+        checks = {"name": str, "hf_id": str, "dim": int, "max_wordpieces": int, "normalize": bool}
+        bad = [f"{k}={raw.get(k)!r}" for k, kind in checks.items()
+               if not isinstance(raw.get(k), kind) or isinstance(raw.get(k), bool) and kind is int]
+        if not bad and (raw["dim"] < 1 or raw["max_wordpieces"] < 4):
+            bad.append(f"dim={raw['dim']!r} / max_wordpieces={raw['max_wordpieces']!r} (must be positive, >= 4)")
+        if unknown or bad:
+            raise ModelLoadError(
+                "E414", f"The model entry of this bundle/spec is invalid: unknown fields {unknown}, bad values {bad}. "
+                "Write the bundle again with pipe.save(), or fix the entry in nlu_lite.json.")
+        return cls(**{**raw, "aliases": tuple(raw.get("aliases") or ())})
 
     @property
     def column_name(self) -> str:
@@ -132,6 +153,11 @@ def _entries() -> tuple[CatalogEntry, ...]:
 @lru_cache(maxsize=1)
 def _index() -> dict[str, CatalogEntry]:
     return {_key(name): entry for entry in _entries() for name in (entry.name, *entry.aliases)}
+
+
+def find(name: str) -> CatalogEntry | None:
+    """The entry for a name or alias, or None."""
+    return _index().get(_key(name)) if isinstance(name, str) else None
 
 
 def resolve(name: str) -> CatalogEntry:
