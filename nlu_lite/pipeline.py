@@ -219,8 +219,8 @@ class Pipeline:
         self.last_stats = Counter()
         no_wordpiece = 0
         total = len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
-        with runtime.progress_bar(total=total, unit="doc", desc=f"nlu_lite {settings.output_level}", delay=1.0,
-                                  disable=not settings.progress, leave=False) as bar:
+        with runtime.progress_bar(total=total, desc=f"nlu_lite {settings.output_level}",
+                                  enabled=settings.progress) as bar:
             for docs in documents.chunks(data, text_column, settings.chunk_size):
                 frame, missing = self._predict_chunk(docs, settings)
                 no_wordpiece += missing
