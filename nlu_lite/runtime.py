@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-
 BAR_DELAY_S = 3.0
 """A prediction shows a progress bar only once it has run this long: never for one short text."""
 

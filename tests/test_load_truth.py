@@ -72,8 +72,8 @@ def test_load_truth_custom_code_is_refused_without_a_prompt(copy_of):
     marker = folder / "ran.txt"
     (folder / "modeling_evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
     (folder / "configuration_evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
-    code = f"import nlu_lite\ntry:\n    nlu_lite.load(path={str(folder)!r})\nexcept nlu_lite.errors.ModelLoadError as e:\n" \
-           "    print(e)\n"
+    code = (f"import nlu_lite\ntry:\n    nlu_lite.load(path={str(folder)!r})\n"
+            "except nlu_lite.errors.ModelLoadError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], input="y\ny\n", capture_output=True, text=True, timeout=300)
     assert "E403" in out.stdout and "trust_remote_code" in out.stdout, out.stderr[-2000:]
     assert "[y/N]" not in out.stdout + out.stderr
@@ -120,9 +120,9 @@ def test_load_truth_literal_special_tokens_are_text(tiny_cased):
     """'[SEP]' typed in a note is text: it never becomes the control token (nor [PAD], which would be attended)."""
     pipe = tiny_cased
     ids = {pipe.encoder.tokenizer.convert_tokens_to_ids(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[MASK]")}
-    from nlu_lite import batching
-
     import numpy as np
+
+    from nlu_lite import batching
 
     text = "Chest [SEP] pain [PAD] [CLS] [MASK] [UNK]"
     wp = batching.tokenize_units(pipe.encoder.tokenizer, [text], np.array([0]), np.array([0]), np.array([len(text)]))
