@@ -137,6 +137,20 @@ def test_catalog_model_card_facts(hf_id, facts):
     assert (entry.family, entry.dim, entry.max_wordpieces, entry.pooling, entry.normalize) == facts
 
 
+@pytest.mark.parametrize("hf_id,lowercased", [
+    ("sentence-transformers/all-mpnet-base-v2", True),  # MPNetTokenizer lowercases (BERT's uncased vocabulary)
+    ("FremyCompany/BioLORD-2023", True),
+    ("google/electra-base-discriminator", True),
+    ("FacebookAI/roberta-base", False),  # byte-level BPE, cased
+    ("FacebookAI/xlm-roberta-base", False),
+    ("microsoft/deberta-v3-base", False),
+    ("thomas-sounack/BioClinical-ModernBERT-base", False),
+    ("emilyalsentzer/Bio_ClinicalBERT", False),
+])
+def test_catalog_casing_follows_the_tokenizer(hf_id, lowercased):
+    assert resolve(hf_id).do_lower_case is lowercased
+
+
 @pytest.mark.parametrize("name,hf_id", sorted(NLU_NAMES.items()))
 def test_catalog_nlu_names_resolve(name, hf_id):
     assert resolve(name).hf_id == hf_id
