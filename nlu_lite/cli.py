@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
             _write_output(frame, args.output, pipe.column_name)
         elif args.command in ("catalog", "search"):
             table = catalog() if args.command == "catalog" else search(args.query)
-            print(table[["name", "hf_id", "dim", "cased", "license"]].to_string(index=False))
+            columns = ["name", "hf_id", "family", "dim", "max_wordpieces", "pooling", "tags", "license"]
+            empty = f"No catalog entry matches {getattr(args, 'query', '')!r}."
+            print(table[columns].to_string(index=False) if len(table) else empty)
         elif args.command == "info":
             entry = resolve(args.name)
             for key, value in vars(entry).items():

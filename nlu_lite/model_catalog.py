@@ -241,6 +241,11 @@ def _hub_index() -> dict[str, CatalogEntry]:
     return index
 
 
+def is_hub_id(name: object) -> bool:
+    """Whether ``name`` has the form of a Hugging Face id (``owner/name``), in the catalog or not."""
+    return isinstance(name, str) and bool(_HUB_ID.match(name.strip()))
+
+
 def lookup(name: str) -> CatalogEntry | None:
     """The catalog entry for a name, alias or Hugging Face id (case-insensitive), or ``None``.
 

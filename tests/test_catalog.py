@@ -11,6 +11,7 @@ import pytest
 
 import nlu_lite
 from nlu_lite import model_catalog
+from nlu_lite.cli import main as cli_main
 from nlu_lite.errors import CatalogError, InvalidOptionError, UnknownModelError
 from nlu_lite.model_catalog import (
     FAMILIES,
@@ -19,6 +20,7 @@ from nlu_lite.model_catalog import (
     TAGS,
     CatalogEntry,
     entries,
+    is_hub_id,
     lookup,
     parse_catalog,
     resolve,
@@ -460,3 +462,21 @@ def test_catalog_table_script_check_detects_a_stale_table(tmp_path):
     readme.write_text("# no markers\n")
     assert script.check(readme)[0] == script.MISSING_MARKERS
     assert script.main(["--check", "--readme", str(readme)]) == script.MISSING_MARKERS
+
+
+@pytest.mark.parametrize("name,expected", [("emilyalsentzer/Bio_ClinicalBERT", True), ("  org/model-v1.5 ", True),
+                                           ("clinical_bert", False), ("en.embed.bert", False), ("a/b/c", False),
+                                           ("/abs/path", False), ("", False), (None, False)])
+def test_catalog_is_hub_id(name, expected):
+    assert is_hub_id(name) is expected
+
+
+@pytest.mark.parametrize("argv,fragments", [
+    (["search", "long-context clinical"], ["thomas-sounack/BioClinical-ModernBERT-base", "modernbert", "8192"]),
+    (["search", "no-such-word"], ["No catalog entry matches 'no-such-word'."]),
+    (["catalog"], ["pooling", "tags", "cambridgeltl/SapBERT-from-PubMedBERT-fulltext"]),
+])
+def test_catalog_cli_shows_family_pooling_and_tags(argv, fragments, capsys):
+    assert cli_main(argv) == 0
+    out = capsys.readouterr().out
+    assert all(f in out for f in fragments), out[:500]
