@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
 
 import pandas as pd
 import yaml
 
-from .errors import CatalogError, InvalidOptionError, UnknownModelError
+from .errors import CatalogError, InvalidOptionError, ModelLoadError, UnknownModelError
 
 _NAME = re.compile(r"^[a-z]{2}\.(embed|embed_sentence)(\.[A-Za-z0-9_.\-]+)?$")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -55,7 +55,7 @@ class CatalogEntry:
     aliases: tuple[str, ...] = ()
     packaged_module: str | None = None
     packaged_pip: str | None = None
-    family: str = "bert"
+    family: str | None = None  # transformers model_type; None: read from the model's config
     pooling: str = "mean"
     prompts: dict[str, str] = field(default_factory=dict, hash=False)
     default_prompt: str | None = None
@@ -66,6 +66,26 @@ class CatalogEntry:
         object.__setattr__(self, "aliases", tuple(self.aliases))
         object.__setattr__(self, "tags", tuple(self.tags))
         object.__setattr__(self, "prompts", dict(self.prompts or {}))
+
+    def to_dict(self) -> dict:
+        """The fields as JSON-ready values (for the rebuild spec)."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> CatalogEntry:
+        """An entry from ``to_dict()`` output (a bundle or Spark spec), its fields checked."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(raw) - set(known))
+        checks = {"name": str, "hf_id": str, "dim": int, "max_wordpieces": int, "normalize": bool}
+        bad = [f"{k}={raw.get(k)!r}" for k, kind in checks.items()
+               if not isinstance(raw.get(k), kind) or isinstance(raw.get(k), bool) and kind is int]
+        if not bad and (raw["dim"] < 1 or raw["max_wordpieces"] < 4):
+            bad.append(f"dim={raw['dim']!r} / max_wordpieces={raw['max_wordpieces']!r} (must be positive, >= 4)")
+        if unknown or bad:
+            raise ModelLoadError(
+                "E414", f"The model entry of this bundle/spec is invalid: unknown fields {unknown}, bad values {bad}. "
+                "Write the bundle again with pipe.save(), or fix the entry in nlu_lite.json.")
+        return cls(**{**raw, "aliases": tuple(raw.get("aliases") or ())})
 
     @property
     def column_name(self) -> str:
@@ -246,7 +266,7 @@ def is_hub_id(name: object) -> bool:
     return isinstance(name, str) and bool(_HUB_ID.match(name.strip()))
 
 
-def lookup(name: str) -> CatalogEntry | None:
+def find(name: str) -> CatalogEntry | None:
     """The catalog entry for a name, alias or Hugging Face id (case-insensitive), or ``None``.
 
     Names and aliases win over hub ids; a hub id that several entries share (a token and a sentence
@@ -264,7 +284,7 @@ def resolve(name: str) -> CatalogEntry:
             f"Model name {name!r} is not a non-empty string. Pass a catalog name such as "
             "'en.embed_sentence.all_minilm_l6_v2' (see nlu_lite.catalog()), or load(path='folder')."
         )
-    entry = lookup(name)
+    entry = find(name)
     if entry is not None:
         return entry
     candidates = {**_hub_index(), **_index()}

@@ -20,8 +20,8 @@ from nlu_lite.model_catalog import (
     TAGS,
     CatalogEntry,
     entries,
+    find,
     is_hub_id,
-    lookup,
     parse_catalog,
     resolve,
 )
@@ -229,7 +229,7 @@ def test_catalog_resolve_aliases_and_prefixless(query, expected):
 ])
 def test_catalog_hub_id_resolves_to_its_entry(hf_id, expected):
     assert resolve(hf_id).name == expected
-    assert lookup(hf_id) == resolve(hf_id)
+    assert find(hf_id) == resolve(hf_id)
 
 
 def test_catalog_hub_id_gives_the_first_entry_with_that_id():
@@ -238,8 +238,8 @@ def test_catalog_hub_id_gives_the_first_entry_with_that_id():
         assert resolve(entry.hf_id) == first
 
 
-def test_catalog_lookup_unknown_is_none():
-    assert lookup("someone/not-in-the-catalog") is None and lookup("") is None and lookup(None) is None
+def test_catalog_find_unknown_is_none():
+    assert find("someone/not-in-the-catalog") is None and find("") is None and find(None) is None
 
 
 def test_catalog_names_and_aliases_are_unique_brute_force():
@@ -350,19 +350,20 @@ _OLD_BUNDLE_ENTRY = {"name": "en.embed.bert", "hf_id": "google-bert/bert-base-un
 
 
 def test_catalog_entry_from_an_old_bundle_gets_defaults():
-    entry = CatalogEntry(**_OLD_BUNDLE_ENTRY)
-    assert (entry.family, entry.pooling, entry.prompts, entry.default_prompt, entry.tags) == ("bert", "mean", {},
-                                                                                                None, ())
+    entry = CatalogEntry.from_dict(_OLD_BUNDLE_ENTRY)
+    assert (entry.family, entry.pooling, entry.prompts, entry.default_prompt, entry.tags) == (None, "mean", {}, None,
+                                                                                                ())
     assert entry.aliases == ("bert",) and hash(entry) == hash(CatalogEntry(**_OLD_BUNDLE_ENTRY))
 
 
 @pytest.mark.parametrize("entry", [e for e in entries() if e.prompts or e.packaged_pip or e.family != "bert"][:12],
                          ids=lambda e: e.name)
 def test_catalog_entry_survives_a_json_round_trip(entry):
-    """pipe.save() writes the entry's fields as JSON and load(path=) rebuilds it: the same, hashable entry."""
-    saved = json.loads(json.dumps({f: getattr(entry, f) for f in CatalogEntry.__dataclass_fields__}))
-    rebuilt = CatalogEntry(**saved)
+    """Bundles and Spark specs store entry.to_dict() as JSON; from_dict rebuilds the same, hashable entry."""
+    saved = json.loads(json.dumps(entry.to_dict()))
+    rebuilt = CatalogEntry.from_dict(saved)
     assert rebuilt == entry and hash(rebuilt) == hash(entry)
+    assert saved["prompts"] == entry.prompts and saved["tags"] == list(entry.tags)
 
 
 _GOOD = """
