@@ -20,6 +20,8 @@ _REQUIRED = ("name", "hf_id", "revision", "family", "do_lower_case", "dim", "max
              "tags", "license", "description")
 _OPTIONAL = ("aliases", "prompts", "default_prompt", "packaged")
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 0.03 s instead of 0.4 s for the catalog
+
 FAMILIES = ("bert", "distilbert", "roberta", "xlm-roberta", "deberta-v2", "electra", "modernbert", "mpnet")
 """Transformers ``model_type`` values a catalog entry may have; each needs a tiny fixture in the contract tests."""
 
@@ -232,7 +234,7 @@ def _check_unique_names(entries: tuple[CatalogEntry, ...]) -> None:
 def parse_catalog(text: str) -> tuple[CatalogEntry, ...]:
     """Parse and validate catalog YAML text; raise ``CatalogError`` naming the first problem."""
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as e:
         raise CatalogError("E038", f"catalog.yaml is not valid YAML: {e}") from e
     if not isinstance(document, dict) or not isinstance(document.get("entries"), list):

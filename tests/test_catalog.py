@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 import nlu_lite
 from nlu_lite import model_catalog
@@ -418,6 +419,13 @@ def test_catalog_parse_accepts_a_shared_hub_id_and_its_own_id_as_alias():
         "[general, token]", "[general, sentence]").replace("[shared]", "[a/b]")
     first, second = parse_catalog(text)
     assert first.hf_id == second.hf_id == "a/b"
+
+
+def test_catalog_fast_yaml_loader_reads_what_the_safe_loader_reads(monkeypatch):
+    text = (ROOT / "catalog.yaml").read_text("utf-8")
+    fast = parse_catalog(text)
+    monkeypatch.setattr(model_catalog, "_YAML_LOADER", yaml.SafeLoader)
+    assert parse_catalog(text) == fast
 
 
 def test_catalog_shipped_file_is_the_top_level_one():
