@@ -4,6 +4,8 @@ import importlib.util
 import json
 import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -489,3 +491,15 @@ def test_catalog_cli_shows_family_pooling_and_tags(argv, fragments, capsys):
     assert cli_main(argv) == 0
     out = capsys.readouterr().out
     assert all(f in out for f in fragments), out[:500]
+
+
+@pytest.mark.slow
+def test_catalog_cli_catalog_commands_import_no_model_libraries():
+    """nlu-lite catalog / search / info answer without importing torch, transformers or spaCy (seconds saved)."""
+    code = ("import contextlib, io, sys\nfrom nlu_lite.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    codes = [main(['catalog']), main(['search', 'clinical']), main(['info', 'clinicalbert'])]\n"
+            "print(codes, sorted(m for m in ('torch', 'transformers', 'spacy') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[0, 0, 0] []"
