@@ -94,6 +94,15 @@ NLU_NAMES = {
     "xx.embed.xlm": "FacebookAI/xlm-roberta-base",
     "xx.embed.bert_multi_cased": "google-bert/bert-base-multilingual-cased",
     "en.embed.covidbert.large_uncased": "digitalepidemiologylab/covid-twitter-bert-v2",
+    "en.embed_sentence.mpnet.biolord_stamb2_v1": "FremyCompany/BioLORD-STAMB2-v1",
+    "en.embed_sentence.mpnet.multi_qa_mpnet_base_dot_v1": "sentence-transformers/multi-qa-mpnet-base-dot-v1",
+    "en.embed.e": "michiyasunaga/BioLinkBERT-base",  # NLU's own (odd) names for BioLinkBERT
+    "en.embed.ge": "michiyasunaga/BioLinkBERT-large",
+    "en.embed_sentence.bert": "google-bert/bert-base-uncased",
+    "en.embed_sentence.small_bert_L2_128": "google/bert_uncased_L-2_H-128_A-2",
+    "en.embed.deberta_v3_xsmall": "microsoft/deberta-v3-xsmall",
+    "xx.embed.mdeberta_v3_base": "microsoft/mdeberta-v3-base",
+    "xx.embed.xlm_roberta_large": "FacebookAI/xlm-roberta-large",
 }
 
 
