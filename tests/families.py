@@ -40,11 +40,13 @@ MAX_POSITIONS = 64  # content + special positions every tiny model takes (RoBERT
 def _train_tokenizer(kind: str, specials: dict[str, str], lowercase: bool):
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
-    order = list(dict.fromkeys([specials["pad_token"], specials["unk_token"], specials["cls_token"],
-                                specials["sep_token"], specials["mask_token"]]))
+    # ids in the family's own order: [PAD]=0 ... for BERT-style, <s>=0 <pad>=1 </s>=2 for RoBERTa-style
+    names = ("cls_token", "pad_token", "sep_token", "unk_token", "mask_token") if "bos_token" in specials else (
+        "pad_token", "unk_token", "cls_token", "sep_token", "mask_token")
+    order = list(dict.fromkeys(specials[n] for n in names))
     if kind == "wordpiece":
         tok = Tokenizer(models.WordPiece(unk_token=specials["unk_token"]))
-        tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=None if not lowercase else None)
+        tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=None)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tok.decoder = decoders.WordPiece()
         trainer = trainers.WordPieceTrainer(vocab_size=300, special_tokens=order)
@@ -78,7 +80,8 @@ def build(family: str, folder: Path, *, lowercase: bool = False, seed: int = 0,
     kind, config_name, tokenizer_name, specials = SPECS[family]
     folder.mkdir(parents=True, exist_ok=True)
     raw = _train_tokenizer(kind, specials, lowercase)
-    tokenizer = getattr(transformers, tokenizer_name)(tokenizer_object=raw, **specials)
+    casing = {"do_lower_case": lowercase} if kind == "wordpiece" else {}  # else the class default would lowercase
+    tokenizer = getattr(transformers, tokenizer_name)(tokenizer_object=raw, **casing, **specials)
     pad_id = raw.token_to_id(specials["pad_token"])
     common = dict(vocab_size=raw.get_vocab_size(), pad_token_id=pad_id)
     if family == "distilbert":
