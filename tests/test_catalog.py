@@ -142,6 +142,13 @@ def test_catalog_every_family_is_used_and_no_other():
     assert set(FAMILY_POSITIONS) == set(FAMILIES)
 
 
+def test_catalog_every_family_has_a_tiny_fixture():
+    """The contract tests build a tiny model of each family (tests/families.py); the catalog uses no other."""
+    from families import FAMILIES as FIXTURE_FAMILIES
+
+    assert set(FAMILIES) <= set(FIXTURE_FAMILIES)
+
+
 @pytest.mark.parametrize("name,hf_id", sorted(REQUIRED.items()))
 def test_catalog_required_references(name, hf_id):
     assert resolve(name).hf_id == hf_id
