@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import batching, documents, encoding, frames, levels, runtime, segmentation, spark
+from . import batching, documents, encoding, frames, levels, pooling, runtime, segmentation, spark, st_config
 from .about import __version__
 from .encoder import Encoder
 from .errors import InvalidInputError, InvalidOptionError, ModelLoadError
@@ -65,14 +65,14 @@ class Pipeline:
     @classmethod
     def from_spec(cls, spec: Spec) -> Pipeline:
         """Rebuild a pipeline from a ``Spec`` (a bundle's ``nlu_lite.json``, or a Spark task's)."""
-        entry = CatalogEntry.from_dict(spec.entry)
+        entry = st_config.apply(CatalogEntry.from_dict(spec.entry), st_config.read(Path(spec.model_path)))
         encoder = Encoder(Path(spec.model_path), entry.do_lower_case, family=entry.family, runtime=spec.runtime,
                           device=spec.device, precision=spec.precision, threads=spec.threads)
         if entry.dim != encoder.dim:
             raise ModelLoadError(
                 "E029", f"The model in '{spec.model_path}' has hidden size {encoder.dim}, but the catalog entry "
                 f"{entry.name!r} says dim={entry.dim}: the folder holds another model.")
-        defaults = Settings(output_level=entry.default_level, normalize=entry.normalize).updated(
+        defaults = Settings(output_level=entry.default_level, normalize=entry.normalize, pooling=entry.pooling).updated(
             "load()", **spec.settings)
         return cls(entry, ModelSource(Path(spec.model_path), spec.source_kind), encoder, spec.sentence_splitter,
                    defaults, spec.device)
@@ -115,7 +115,7 @@ class Pipeline:
         help_text = {
             "output_level": " | ".join(f"'{n}'" for n in levels.names()),
             "subword_pooling": "token vector from its wordpieces: 'first', 'last', 'mean', 'first_last'",
-            "pooling": "sentence/document vector: 'mean' (= sentence-transformers), 'cls', 'max'",
+            "pooling": "sentence/document vector: " + ", ".join(f"'{p}'" for p in pooling.UNIT_POOLINGS),
             "normalize": "L2-normalise sentence/document vectors",
             "positions": "add begin/end character offsets",
             "batch_tokens": "padded wordpieces per forward batch",
