@@ -123,6 +123,10 @@ class Pipeline:
             "chunk_size": "input rows per chunk (predict_iter yields one DataFrame per chunk)",
             "max_wordpieces": "window size; None = the model's limit",
             "progress": "progress bar on long predictions",
+            "prompt": "text put before every unit as context (never a row)",
+            "prompt_name": f"one of the model's prompts: {sorted(e.prompts) or 'none'}",
+            "layers": f"hidden states: -1 = last, 0 = embeddings, or a list (model has {rt.num_layers} layers)",
+            "layer_combine": "several layers: 'mean' or 'concat'",
         }
         for name, value in asdict(st).items():
             lines.append(f"  {name:16} {value!r:12} {help_text[name]}")
@@ -242,15 +246,40 @@ class Pipeline:
             seg = segmentation.segment(texts, self._nlp) if level.segments else None
             units = level.units(texts, seg)
         with runtime.timed(stats, "tokenize_s"), self._tokenize_lock:  # HF tokenizers are not thread-safe
-            wp = batching.tokenize_units(self.encoder.tokenizer, texts, units.doc, units.begin, units.end)
+            wp = batching.tokenize_units(self.encoder.tokenizer, texts, units.doc, units.begin, units.end,
+                                         prompt=self._prompt(s))
         with runtime.timed(stats, "forward_s"):
             encoded = encoding.encode(self.encoder, wp, window=self._window_size(s), target=level.target(s),
-                                      batch_tokens=s.batch_tokens, max_batch_size=s.max_batch_size, stats=stats)
+                                      batch_tokens=s.batch_tokens, max_batch_size=s.max_batch_size, stats=stats,
+                                      layers=self._layers(s), layer_combine=s.layer_combine,
+                                      include_prompt=self.entry.include_prompt)
         with runtime.timed(stats, "pool_s"):
             rows = level.rows(texts, seg, units, wp, encoded, s)
         with runtime.timed(stats, "dataframe_s"):
             frame = frames.assemble(docs, level, self.column_name, present, texts, rows, s.positions)
         return frame, rows.no_wordpiece
+
+    def _prompt(self, s: Settings) -> str:
+        """The prompt text of a call: ``prompt``, else the model's prompt ``prompt_name``, else its default."""
+        if s.prompt is not None:
+            return s.prompt
+        name = s.prompt_name or self.entry.default_prompt
+        if name is None:
+            return ""
+        if name not in self.entry.prompts:
+            raise InvalidOptionError("E423", f"prompt_name={name!r} is not one of this model's prompts "
+                                     f"{sorted(self.entry.prompts)}; pass prompt='...' with your own text instead.")
+        return self.entry.prompts[name]
+
+    def _layers(self, s: Settings) -> tuple[int, ...]:
+        """The hidden-state indices of a call, checked against the model's depth."""
+        layers = (s.layers,) if isinstance(s.layers, int) else s.layers
+        n = self.encoder.runtime.num_layers
+        bad = [k for k in layers if not -(n + 1) <= k <= n]
+        if bad:
+            raise InvalidOptionError("E424", f"layers={list(layers)} has {bad} outside this model's hidden states "
+                                     f"(0 = embeddings .. {n} = last layer, or -1 .. -{n + 1}).")
+        return tuple(layers)
 
     def _window_size(self, s: Settings) -> int:
         """Wordpieces per model sequence (special tokens included): the setting, capped by catalog and model."""

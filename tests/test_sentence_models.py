@@ -64,3 +64,41 @@ def test_sentence_models_sequence_limit_comes_from_the_folder(encoder_dir, tmp_p
     assert pipe.entry.max_wordpieces == 16
     text = " ".join(["patient denies chest pain"] * 10)  # longer than 16: windowed, never truncated
     assert len(pipe.predict(text, output_level="token")) == 40
+
+
+@pytest.mark.parametrize("include_prompt", [True, False])
+def test_sentence_models_prompts_equal_sentence_transformers(encoder_dir, tmp_path, include_prompt):
+    import json
+
+    prompts = {"query": "query: ", "passage": "passage: "}
+    assemble(encoder_dir, tmp_path / "st", "mean", False, prompts=prompts)
+    pooling_config = tmp_path / "st" / "1_Pooling" / "config.json"
+    config = json.loads(pooling_config.read_text())
+    pooling_config.write_text(json.dumps({**config, "include_prompt": include_prompt}))
+    reference = st.SentenceTransformer(str(tmp_path / "st"), device="cpu")
+    pipe = nlu_lite.load(path=tmp_path / "st")
+    assert pipe.entry.prompts == prompts and pipe.entry.include_prompt == include_prompt
+    expected = reference.encode(TEXTS, prompt_name="query")
+    got = np.stack(pipe.predict(TEXTS, output_level="document", prompt_name="query")[pipe.column_name].to_list())
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    own = np.stack(pipe.predict(TEXTS, output_level="document", prompt="passage: ")[pipe.column_name].to_list())
+    np.testing.assert_allclose(own, reference.encode(TEXTS, prompt="passage: "), atol=1e-5)
+
+
+def test_sentence_models_prompt_is_context_never_a_token_row(encoder_dir, tmp_path):
+    assemble(encoder_dir, tmp_path / "st", "mean", False, prompts={"query": "query: "})
+    pipe = nlu_lite.load(path=tmp_path / "st")
+    text = "Patient denies chest pain."
+    plain = pipe.predict(text, output_level="token", positions=True)
+    prompted = pipe.predict(text, output_level="token", positions=True, prompt_name="query")
+    assert prompted["token"].tolist() == plain["token"].tolist() == ["Patient", "denies", "chest", "pain", "."]
+    assert all(text[b:e] == t for b, e, t in zip(prompted["begin"], prompted["end"], prompted["token"]))
+    a, b = (np.stack(f[pipe.column_name].to_list()) for f in (plain, prompted))
+    assert not np.allclose(a, b, atol=1e-4)  # the prompt is context: the vectors change
+
+
+def test_sentence_models_unknown_prompt_name_lists_the_models_prompts(encoder_dir, tmp_path):
+    assemble(encoder_dir, tmp_path / "st", "mean", False, prompts={"query": "query: "})
+    pipe = nlu_lite.load(path=tmp_path / "st")
+    with pytest.raises(nlu_lite.errors.InvalidOptionError, match=r"E423.*'query'"):
+        pipe.predict("x", prompt_name="search")
