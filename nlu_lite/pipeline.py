@@ -47,7 +47,7 @@ class Pipeline:
     """A loaded model with its text processing; call ``predict`` to get embeddings as a DataFrame."""
 
     def __init__(self, entry: CatalogEntry, source: ModelSource, encoder: Encoder, sentence_splitter: str,
-                 settings: Settings, device: str = "auto") -> None:
+                 settings: Settings, device: str = "auto", commit: str | None = None) -> None:
         if sentence_splitter not in SENTENCE_SPLITTERS:
             raise InvalidOptionError("E028", f"sentence_splitter={sentence_splitter!r} is not one of "
                                      f"{list(SENTENCE_SPLITTERS)}.")
@@ -57,6 +57,8 @@ class Pipeline:
         self.sentence_splitter = sentence_splitter
         self.settings = settings.validate()
         self._device_asked = device
+        self.commit = commit
+        """The commit of the weights (a Hugging Face snapshot's hash) where known, else None."""
         self._nlp = segmentation.build_nlp(sentence_splitter)
         self._tokenize_lock = threading.Lock()
         self.last_stats: Counter = Counter()
@@ -75,7 +77,7 @@ class Pipeline:
         defaults = Settings(output_level=entry.default_level, normalize=entry.normalize, pooling=entry.pooling).updated(
             "load()", **spec.settings)
         return cls(entry, ModelSource(Path(spec.model_path), spec.source_kind), encoder, spec.sentence_splitter,
-                   defaults, spec.device)
+                   defaults, spec.device, spec.revision)
 
     def spec(self) -> Spec:
         """What another process needs to rebuild this pipeline from local files (bundles, Spark executors)."""
@@ -83,7 +85,7 @@ class Pipeline:
         return Spec(entry=self.entry.to_dict(), model_path=str(self.source.folder), source_kind=self.source.kind,
                     runtime=rt.name, precision=rt.precision, device=self._device_asked, threads=rt.threads,
                     sentence_splitter=self.sentence_splitter, settings=asdict(self.settings),
-                    nlu_lite_version=__version__)
+                    revision=self.commit, nlu_lite_version=__version__)
 
     def __repr__(self) -> str:
         rt = self.encoder.runtime
@@ -100,7 +102,7 @@ class Pipeline:
                             + enc.tokenizer.convert_ids_to_tokens(enc.suffix))
         lines = [
             f"model            {e.name}  ({e.description})",
-            f"weights          {e.hf_id} @ {e.revision}, licence: {e.license}",
+            f"weights          {e.hf_id} @ {e.revision} (commit {self.commit or 'unknown'}), licence: {e.license}",
             f"source           {self.source.kind}: {self.source.folder}",
             f"family           {enc.family}, sequences {template}",
             f"runtime          {rt.name} on {rt.device}, precision {rt.precision}, threads {rt.threads or 'default'}",
