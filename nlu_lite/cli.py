@@ -127,8 +127,12 @@ def _predict(args: argparse.Namespace) -> None:
     outputs.write_output(frame, args.output, pipe.column_name, pipe.encoder.dim)
 
 
-def _print_table(table) -> None:
-    print(table[["name", "hf_id", "dim", "cased", "license"]].to_string(index=False))
+def _print_table(rows: list[dict[str, object]]) -> None:
+    """Aligned columns, as DataFrame.to_string would print them, without importing pandas."""
+    names = ("name", "hf_id", "dim", "cased", "license")
+    cells = [names] + [tuple(str(row[n]) for n in names) for row in rows]
+    widths = [max(len(line[k]) for line in cells) for k in range(len(names))]
+    print("\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells))
 
 
 def _download(args: argparse.Namespace) -> None:
@@ -145,14 +149,14 @@ def _run(args: argparse.Namespace) -> None:
     if args.command == "predict":
         _predict(args)
     elif args.command == "catalog":
-        from .model_catalog import catalog
+        from .model_catalog import catalog_rows
 
-        _print_table(catalog())
+        _print_table(catalog_rows())
     elif args.command == "search":
-        from .model_catalog import search
+        from .model_catalog import catalog_rows
 
-        table = search(args.query)
-        if table.empty:
+        table = catalog_rows(args.query)
+        if not table:
             raise InvalidOptionError("E126", f"No catalog entry matches every word of {args.query!r}; use fewer "
                                      "words, or list them all with `nlu-lite catalog`.")
         _print_table(table)

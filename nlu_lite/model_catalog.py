@@ -1,4 +1,8 @@
-"""The model catalog: ``catalog.yaml`` read into entries, name resolution, browsing."""
+"""The model catalog: ``catalog.yaml`` read into entries, name resolution, browsing.
+
+Light: pandas is imported only when a DataFrame is asked for (``catalog()``, ``search()``), so the CLI's
+catalog commands start without it.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,14 @@ import re
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from .errors import CatalogError, UnknownModelError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _NAME = re.compile(r"^[a-z]{2}\.(embed|embed_sentence)(\.[A-Za-z0-9_.\-]+)?$")
 _LANGUAGE_PREFIX = re.compile(r"^[a-z]{2}\.")
@@ -158,23 +165,32 @@ def entries() -> tuple[CatalogEntry, ...]:
     return _entries()
 
 
+COLUMNS = ("name", "hf_id", "dim", "cased", "max_wordpieces", "license", "offline_package", "aliases", "description")
+
+
+def _row(e: CatalogEntry) -> dict[str, object]:
+    return {"name": e.name, "hf_id": e.hf_id, "dim": e.dim, "cased": not e.do_lower_case,
+            "max_wordpieces": e.max_wordpieces, "license": e.license, "offline_package": e.packaged_pip,
+            "aliases": ", ".join(e.aliases), "description": e.description}
+
+
+def catalog_rows(query: str | None = None) -> list[dict[str, object]]:
+    """Catalog rows as dicts (``COLUMNS``), all of them or those ``search(query)`` returns; no pandas needed."""
+    if query is not None and not isinstance(query, str):
+        raise UnknownModelError("E043", f"search() takes a string, got {query!r}; e.g. nlu_lite.search('clinical').")
+    rows = [_row(e) for e in _entries()]
+    if query is None:
+        return rows
+    words = query.lower().split()
+    haystacks = [f"{r['name']} {r['hf_id']} {r['aliases']} {r['description']}".lower() for r in rows]
+    return [r for r, hay in zip(rows, haystacks) if all(w in hay for w in words)]
+
+
 def catalog() -> pd.DataFrame:
     """The model catalog as a DataFrame, one row per reference."""
-    rows = [
-        {
-            "name": e.name,
-            "hf_id": e.hf_id,
-            "dim": e.dim,
-            "cased": not e.do_lower_case,
-            "max_wordpieces": e.max_wordpieces,
-            "license": e.license,
-            "offline_package": e.packaged_pip,
-            "aliases": ", ".join(e.aliases),
-            "description": e.description,
-        }
-        for e in _entries()
-    ]
-    return pd.DataFrame(rows)
+    import pandas as pd
+
+    return pd.DataFrame(catalog_rows(), columns=list(COLUMNS))
 
 
 def search(query: str) -> pd.DataFrame:
@@ -182,11 +198,6 @@ def search(query: str) -> pd.DataFrame:
 
     >>> nlu_lite.search("clinical")  # doctest: +SKIP
     """
-    if not isinstance(query, str):
-        raise UnknownModelError("E043", f"search() takes a string, got {query!r}; e.g. nlu_lite.search('clinical').")
-    table = catalog()
-    haystack = (table["name"] + " " + table["hf_id"] + " " + table["aliases"] + " " + table["description"]).str.lower()
-    mask = pd.Series(True, index=table.index)
-    for word in query.lower().split():
-        mask &= haystack.str.contains(word, regex=False)
-    return table[mask].reset_index(drop=True)
+    import pandas as pd
+
+    return pd.DataFrame(catalog_rows(query), columns=list(COLUMNS))
