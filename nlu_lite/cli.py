@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from .about import __version__
@@ -181,6 +182,11 @@ def _silence_stdout() -> None:
         pass
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each, like errors (no source line, no file path)."""
+    print(f"nlu-lite: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 an nlu_lite error, 2 a usage error, 141 closed pipe)."""
     parser = _parser()
@@ -188,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     _check_usage(parser, args)
     debug = getattr(args, "debug", False)
     try:
-        _run(args)
+        with warnings.catch_warnings():  # restores the caller's warning display afterwards
+            warnings.showwarning = _print_warning
+            _run(args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
     except NluLiteError as e:
         if debug:

@@ -327,6 +327,18 @@ def test_outputs_nan_vectors_are_json_null_and_list_extras_json(tiny_cased, tmp_
         assert vectors[0][1:5] == vector[1:5].tolist() and vectors[1] == frame[COLUMN].iloc[1].tolist()
 
 
+@pytest.mark.filterwarnings("default:2 token\\(s\\) consist only of characters")  # shown, as on a terminal
+def test_cli_warning_is_one_line_and_nan_vectors_are_json_null(tiny_cased_dir, tmp_path, capsys):
+    out = tmp_path / "tokens.csv"
+    assert main(["predict", "pain \x07 fever \x07", "--model", str(tiny_cased_dir), "--level", "token",
+                 "--output", str(out)]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nlu-lite: warning: 2 token(s) consist only")
+    with out.open(newline="", encoding="utf-8") as f:
+        vectors = [_exact_json(row[COLUMN]) for row in csv.DictReader(f)]
+    assert [all(x is None for x in v) for v in vectors] == [False, True, False, True]
+
+
 HEAVY = ("torch", "transformers", "spacy", "pandas")
 _PROBE = """
 import json, sys
