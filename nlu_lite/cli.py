@@ -17,7 +17,6 @@ from pathlib import Path
 from .about import __version__
 from .errors import InvalidInputError, InvalidOptionError, NluLiteError
 
-LEVELS = ("token", "sentence", "document")  # settings.OUTPUT_LEVELS, not imported: settings imports torch
 EPILOG = """examples:
   nlu-lite predict "Patient denies chest pain." --level token        JSON lines on stdout
   nlu-lite predict --input notes.csv --text-column note --id-column note_id \\
@@ -35,6 +34,8 @@ failed run never leaves a partial file nor touches an existing one. Errors: one 
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import levels  # the registry of output levels (numpy only)
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the full traceback of an error")
@@ -50,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--text-column", help="column holding the text (default: text)")
     predict.add_argument("--id-column", help="column identifying the rows, used as the output's row id")
     predict.add_argument("--output", type=Path, help=".csv, .parquet or .jsonl (default: JSON lines on stdout)")
-    predict.add_argument("--level", choices=LEVELS, help="output level (default: the model's)")
+    predict.add_argument("--level", choices=levels.names(), help="output level (default: the model's)")
     predict.add_argument("--model", default=None, help="catalog name, alias or folder (default: all-MiniLM-L6-v2)")
     predict.add_argument("--positions", action="store_true", help="add begin/end character offsets")
     predict.add_argument("--no-progress", action="store_true",
@@ -92,7 +93,9 @@ def _planned_level(args: argparse.Namespace) -> str | None:
 
 def _output_columns(level: str | None, positions: bool, vector_column: str | None) -> tuple[str, ...]:
     """Columns the prediction adds beside the input's (those known so far)."""
-    names = [] if level is None else [level] + (["sentence_id"] if level != "document" else [])
+    from . import levels
+
+    names = [] if level is None else [levels.get(level).text_column, *levels.get(level).int_columns]
     names += ["begin", "end"] if positions else []
     names += [vector_column] if vector_column else []
     return tuple(names)
@@ -130,7 +133,7 @@ def _predict(args: argparse.Namespace) -> None:
 
 def _print_table(rows: list[dict[str, object]]) -> None:
     """Aligned columns, as DataFrame.to_string would print them, without importing pandas."""
-    names = ("name", "hf_id", "dim", "cased", "license")
+    names = ("name", "hf_id", "family", "dim", "max_wordpieces", "pooling", "tags", "license")
     cells = [names] + [tuple(str(row[n]) for n in names) for row in rows]
     widths = [max(len(line[k]) for line in cells) for k in range(len(names))]
     print("\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells))
@@ -157,10 +160,7 @@ def _run(args: argparse.Namespace) -> None:
         from .model_catalog import catalog_rows
 
         table = catalog_rows(args.query)
-        if not table:
-            raise InvalidOptionError("E126", f"No catalog entry matches every word of {args.query!r}; use fewer "
-                                     "words, or list them all with `nlu-lite catalog`.")
-        _print_table(table)
+        _print_table(table) if table else print(f"No catalog entry matches {args.query!r}.")
     elif args.command == "info":
         from .model_catalog import resolve
 

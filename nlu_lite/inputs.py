@@ -169,7 +169,8 @@ def check_columns(columns: list[str], path: Path, text_column: str, id_column: s
             "--id-column note_id."
         )
     kept = [c for c in columns if c not in (text_column, id_column)]
-    clash = sorted(set(kept) & {_RESERVED_INDEX, *output_columns})
+    index = [] if id_column is not None else [_RESERVED_INDEX]  # with an id column, the index takes its name
+    clash = sorted(set(kept) & {*index, *output_columns})
     if clash:
         renames = ", ".join(f"{c!r}: 'input_{c}'" for c in clash)
         raise InvalidInputError("E115",
