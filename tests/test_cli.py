@@ -199,6 +199,18 @@ def test_cli_expected_failure_is_one_line_before_any_model_loads(argv, code, tmp
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary left
 
 
+def test_cli_id_column_keeps_its_name_and_frees_origin_index(tiny_cased, tiny_cased_dir, tmp_path):
+    source, out = tmp_path / "notes.csv", tmp_path / "out.jsonl"
+    frame = pd.DataFrame({"note_id": ["n1", "n2"], "origin_index": [7, 8], "text": TEXTS})
+    frame.to_csv(source, index=False)
+    assert main(["predict", "--input", str(source), "--id-column", "note_id", "--model", str(tiny_cased_dir),
+                 "--level", "document", "--output", str(out)]) == 0
+    back = _read_back(out)
+    expected = tiny_cased.predict(frame, output_level="document", id_column="note_id").reset_index()
+    assert list(back.columns) == list(expected.columns) == ["note_id", "document", COLUMN, "origin_index"]
+    assert back["note_id"].tolist() == ["n1", "n2"] and back["origin_index"].tolist() == [7, 8]
+
+
 def test_cli_unreadable_input_is_one_line(tmp_path, no_model, monkeypatch, capsys):
     source = tmp_path / "notes.csv"
     source.write_text("text\na\n")
