@@ -102,17 +102,21 @@ def _output_columns(level: str | None, positions: bool, vector_column: str | Non
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from . import inputs, outputs
+    from . import paths
 
     text_column = args.text_column or "text"
     if args.output is not None:
-        outputs.check_output(args.output)
-    level = _planned_level(args)
-    data: object = args.text
+        paths.check_output(args.output)
     if args.input is not None:
+        paths.check_input(args.input)
         if args.input.suffix == ".txt" and args.id_column is not None:
             raise InvalidInputError("E124", f"--id-column {args.id_column!r} needs a table, but '{args.input}' is "
                                     "a .txt file (one text, no columns); leave --id-column out.")
+    level = _planned_level(args)  # an unknown model name fails here
+    from . import inputs, outputs  # pandas: only now that the paths and the name are known good
+
+    data: object = args.text
+    if args.input is not None:
         data = inputs.read_input(args.input, text_column)
         columns = [str(c) for c in data.columns]
         inputs.check_columns(columns, args.input, text_column, args.id_column,

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import paths
 from .documents import INDEX_NAME as _RESERVED_INDEX  # the output's row-id column
 from .errors import InvalidInputError
 
-SUFFIXES = (".csv", ".jsonl", ".parquet", ".txt")
 # pandas' default NA spellings (read_csv docs); used for every column except the text column
 _CSV_NA = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
            "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
@@ -39,12 +39,6 @@ def _utf8(data: bytes, path: Path) -> str:
 
 
 def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise InvalidInputError(
-            "E001", f"Input file '{path}' does not exist; pass an existing .csv, .parquet, .jsonl or .txt file.")
-    if path.is_dir():
-        raise InvalidInputError(
-            "E101", f"Input '{path}' is a folder; pass a file in it, e.g. --input '{path}/notes.csv'.")
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -186,9 +180,7 @@ def read_input(path: Path, text_column: str = "text") -> pd.DataFrame:
     ``.txt``: the whole file is one text (one row). Raises ``InvalidInputError`` (one line, with the fix) for
     every way the file can be unusable; see the module docstring.
     """
-    if path.suffix not in SUFFIXES:
-        raise InvalidInputError("E002", f"Input '{path}' has suffix {path.suffix!r}; use .csv, .parquet, .jsonl or "
-                                ".txt.")
+    paths.check_input(path)
     data = _read_bytes(path)
     if path.suffix == ".parquet":
         frame = _read_parquet(data, path)

@@ -1,9 +1,9 @@
 """Output files of the command line (.jsonl, .csv, .parquet, or JSON lines on stdout), written atomically.
 
-``check_output`` runs before any model is loaded: the suffix, the folder (it exists, it is a folder, we may
-create files in it) and pyarrow for Parquet. ``write_output`` serialises into a temporary file in the same
-folder, flushes it to disk and renames it over the target with ``os.replace``: a write that fails midway
-(disk full, file size limit, Ctrl-C) leaves any previous file as it was and no partial file behind.
+The path itself is checked before any model is loaded (``paths.check_output``). ``write_output`` serialises
+into a temporary file in the same folder, flushes it to disk and renames it over the target with
+``os.replace``: a write that fails midway (disk full, file size limit, Ctrl-C) leaves any previous file as it
+was and no partial file behind.
 
 Formats: the columns in the order of the Python API, with the index (``origin_index`` or the id column) first.
 Vectors are JSON lists in .jsonl and .csv (non-finite values as ``null``: JSON has no NaN) and fixed-size
@@ -24,43 +24,6 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidInputError, OutputError
-
-SUFFIXES = (".jsonl", ".csv", ".parquet")
-
-
-def _has_pyarrow() -> bool:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def check_output(path: Path) -> None:
-    """Raise unless a file can be written at ``path``: known suffix, existing folder, writable, not a folder."""
-    if path.is_dir():
-        raise OutputError("E117", f"Output '{path}' is a folder; name a file in it, e.g. --output '{path}/vectors"
-                          f"{path.suffix or '.parquet'}'.")
-    if path.suffix not in SUFFIXES:
-        raise InvalidInputError(
-            "E003", f"Output '{path}' has suffix {path.suffix!r}; use .csv, .parquet or .jsonl.")
-    folder = path.parent
-    if not folder.exists():
-        raise OutputError("E118", f"The folder of output '{path}' does not exist; create it first: "
-                          f"mkdir -p '{folder}'.")
-    if not folder.is_dir():
-        raise OutputError("E119", f"Output '{path}' lies under '{folder}', which is a file, not a folder; choose "
-                          "another --output path.")
-    if path.suffix == ".parquet" and not _has_pyarrow():
-        raise OutputError("E120", f"Writing '{path}' needs pyarrow: pip install 'nlu-lite[parquet]' (or pip install "
-                          "pyarrow), or write .jsonl or .csv.")
-    try:  # the honest test of "may I create files here": do it (permissions, read-only mounts, /proc)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise OutputError("E121", f"Cannot create files in '{folder}' for output '{path}' ({e.strerror or e}); "
-                          "choose a folder you may write to, e.g. --output ./vectors" + path.suffix + ".") from None
 
 
 def check_parquet_columns(frame: pd.DataFrame, exclude: str) -> None:
