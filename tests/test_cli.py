@@ -211,6 +211,22 @@ def test_cli_id_column_keeps_its_name_and_frees_origin_index(tiny_cased, tiny_ca
     assert back["note_id"].tolist() == ["n1", "n2"] and back["origin_index"].tolist() == [7, 8]
 
 
+@pytest.mark.parametrize("flags,tty,progress", [([], True, True), (["--no-progress"], True, False), ([], False, False)])
+def test_cli_progress_bar_only_on_a_terminal_and_never_with_no_progress(tiny_cased_dir, monkeypatch, capsys, flags,
+                                                                        tty, progress):
+    seen = []
+    real = nlu_lite.Pipeline.predict
+
+    def spy(self, data, *args, **kwargs):
+        seen.append(kwargs["progress"])
+        return real(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(nlu_lite.Pipeline, "predict", spy)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+    assert main(["predict", "Chest pain.", "--model", str(tiny_cased_dir), *flags]) == 0
+    assert seen == [progress]
+
+
 def test_cli_unreadable_input_is_one_line(tmp_path, no_model, monkeypatch, capsys):
     source = tmp_path / "notes.csv"
     source.write_text("text\na\n")
