@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from .errors import CatalogError, InvalidOptionError, ModelLoadError, UnknownModelError
+from .pooling import UNIT_POOLINGS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,7 +38,7 @@ FAMILY_POSITIONS = {"bert": 512, "distilbert": 512, "roberta": 512, "xlm-roberta
 """Usable sequence length ([CLS]/[SEP] included) of the published checkpoints of each family: RoBERTa-style
 models have 514 position embeddings of which 2 are offset, so 512 are usable."""
 
-POOLINGS = ("cls", "mean", "max", "mean_sqrt_len", "weightedmean", "lasttoken")
+POOLINGS = UNIT_POOLINGS
 """Sentence poolings, named as sentence-transformers' ``1_Pooling/config.json`` names them."""
 
 TAGS = ("clinical", "biomedical", "general", "scientific", "social-media", "sentence", "token", "long-context",
@@ -68,6 +69,7 @@ class CatalogEntry:
     pooling: str = "mean"
     prompts: dict[str, str] = field(default_factory=dict, hash=False)
     default_prompt: str | None = None
+    include_prompt: bool = True  # prompt positions enter sentence pooling
     tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
