@@ -80,15 +80,24 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
 
 
 def _planned_level(args: argparse.Namespace) -> str | None:
-    """The output level, when it is known without loading the model (given, or a catalog name's default)."""
+    """The output level, when it is known without loading the model (given, or a catalog entry's default).
+
+    ``None`` for a folder or a hub id outside the catalog (known after loading); a name that is none of these
+    raises ``UnknownModelError`` with the closest catalog names, as ``load()`` would.
+    """
     if args.level is not None:
         return args.level
-    from .model_catalog import resolve
+    from . import model_catalog
 
     name = args.model or "default"
-    if os.path.isdir(os.path.expanduser(name)):
+    is_folder = os.path.isdir(os.path.expanduser(name))
+    written_as_path = any(sep in name for sep in ("/", os.sep)) or name.startswith((".", "~"))
+    entry = model_catalog.find(name)
+    if entry is not None and not (is_folder and written_as_path):  # load()'s rule: a path-like folder wins
+        return entry.default_level
+    if is_folder or model_catalog.is_hub_id(name):
         return None
-    return resolve(name).default_level  # an unknown name fails here, before the input is read
+    return model_catalog.resolve(name).default_level  # raises, naming the closest catalog names
 
 
 def _output_columns(level: str | None, positions: bool, vector_column: str | None) -> tuple[str, ...]:

@@ -227,6 +227,18 @@ def test_cli_progress_bar_only_on_a_terminal_and_never_with_no_progress(tiny_cas
     assert seen == [progress]
 
 
+@pytest.mark.parametrize("model,level", [("minilm", "sentence"), ("clinical_bert", "token"),
+                                         ("sentence-transformers/all-MiniLM-L6-v2", "sentence"),
+                                         ("someone/not-in-the-catalog", None), ("{folder}", None)])
+def test_cli_planned_level_without_loading(model, level, tiny_cased_dir, no_model):
+    import argparse
+
+    from nlu_lite.cli import _planned_level
+
+    args = argparse.Namespace(level=None, model=model.replace("{folder}", str(tiny_cased_dir)))
+    assert _planned_level(args) == level  # a hub id or folder load() accepts is not refused before loading
+
+
 def test_cli_unreadable_input_is_one_line(tmp_path, no_model, monkeypatch, capsys):
     source = tmp_path / "notes.csv"
     source.write_text("text\na\n")
