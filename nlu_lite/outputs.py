@@ -106,6 +106,7 @@ def _write_parquet(frame: pd.DataFrame, target: Path, column: str, dim: int) -> 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    dim = next((len(v) for v in frame[column] if v is not None), dim)  # layers concatenated: wider than the model
     empty = [v is None for v in frame[column]]
     values = [np.zeros(dim, np.float32) if v is None else np.asarray(v, np.float32) for v in frame[column]]
     flat = np.concatenate(values) if values else np.zeros(0, np.float32)
@@ -152,7 +153,10 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_output(frame: pd.DataFrame, path: Path | None, column: str, dim: int) -> None:
-    """Write a ``predict`` result (index as the first column) to ``path``, or as JSON lines to stdout."""
+    """Write a ``predict`` result (index as the first column) to ``path``, or as JSON lines to stdout.
+
+    ``dim``: the vector width for a Parquet file whose rows are all empty (otherwise read from the vectors).
+    """
     frame = frame.reset_index()
     if path is None:
         sys.stdout.write(_jsonl_text(frame, column))
