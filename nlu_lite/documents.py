@@ -1,16 +1,23 @@
 """Input normalisation: whatever the user passed to ``predict`` becomes ``Documents``.
 
 Accepted: a ``str``; a list, tuple, numpy array, ``pd.Series`` or any other iterable of strings; a
-``pd.DataFrame`` with a text column (``text`` unless ``text_column=`` names another; its other columns
-are carried beside the output). ``None``, ``NaN``, ``pd.NA``, ``""`` and whitespace-only entries are
-*empty*: they keep their row with null outputs. Anything else (numbers, bytes, nested lists, dicts)
-raises ``InvalidInputError`` naming the value and its position. The caller's objects are never
-modified.
+``pd.DataFrame`` with a text column (``text`` unless ``text_column=`` names another, any label such as
+``0`` included; its other columns are carried beside the output). ``None``, ``NaN``, ``pd.NA``, ``""`` and
+whitespace-only entries are *empty*: they keep their row with null outputs. Anything else (numbers,
+bytes, nested lists, dicts) raises ``InvalidInputError`` naming the value and its position. The caller's
+objects are never modified.
+
+The output is indexed by the input's index: a flat index is named ``origin_index``; a ``MultiIndex``
+(of a DataFrame or Series) is kept level by level, unnamed levels named ``origin_index_0``,
+``origin_index_1`` ... A DataFrame with two columns of the text column's name, or with a column named
+``origin_index`` (the name the output index takes), is an error with the fix. Text columns of the output
+have one dtype whatever the chunking: ``text_array()`` builds them (pandas' default string dtype, nulls
+as its missing value).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -30,6 +37,17 @@ class Documents:
     raw: list[object]  # the values as given, for the document column
     index: pd.Index
     extras: pd.DataFrame | None  # other columns of an input DataFrame, positionally aligned
+
+
+def text_array(values: Sequence[str | None]) -> pd.api.extensions.ExtensionArray:
+    """A text column with the same dtype whatever its values (all null included): pandas' default string dtype.
+
+    That is ``str`` (missing values NaN) with pandas 3 and ``object`` (missing values None) before, so the
+    frames of a chunked prediction concatenate without changing dtype.
+    """
+    dtype = pd.Series(["x"]).dtype  # what pandas infers for text, under the current options
+    cells = [None if v is None or _is_missing(v) else v for v in values]
+    return pd.array(cells, dtype=dtype)
 
 
 def _is_missing(value: object) -> bool:
@@ -58,24 +76,50 @@ def _text(value: object, label: object) -> str | None:
     )
 
 
+def _output_index(index: pd.Index) -> pd.Index:
+    """The input's index named for the output: ``origin_index``, or per level for a MultiIndex."""
+    if isinstance(index, pd.MultiIndex):
+        names = [f"{INDEX_NAME}_{k}" if name is None else name for k, name in enumerate(index.names)]
+        return index.set_names(names)
+    return index.rename(INDEX_NAME)
+
+
 def _from_values(values: Iterable[object], index: pd.Index, extras: pd.DataFrame | None) -> Documents:
-    raw = list(values)
+    raw = [None if _is_missing(v) else v for v in values]
     texts = [_text(v, label) for v, label in zip(raw, index)]
-    return Documents(texts=texts, raw=raw, index=index.rename(INDEX_NAME), extras=extras)
+    return Documents(texts=texts, raw=raw, index=_output_index(index), extras=extras)
 
 
-def _from_frame(frame: pd.DataFrame, text_column: str | None) -> Documents:
-    column = text_column or "text"
+def _check_frame(frame: pd.DataFrame, column: Hashable, named: bool) -> None:
+    """Raise when the text column is absent or ambiguous, or a column would clash with the output index."""
     if column not in frame.columns:
-        hint = "" if text_column else " Name the text column with predict(..., text_column='<name>')."
+        hint = "" if named else " Name the text column with predict(..., text_column='<name>')."
         raise InvalidInputError("E006",
             f"The DataFrame has no column {column!r}; its columns are {list(frame.columns)}.{hint}"
         )
+    count = int((frame.columns == column).sum())
+    if count > 1:
+        raise InvalidInputError("E150",
+            f"The DataFrame has {count} columns named {column!r}, so the text column is ambiguous; give them "
+            f"distinct names first, e.g. df.columns = [f'{{c}}_{{i}}' for i, c in enumerate(df.columns)], "
+            "then pass predict(..., text_column='<the text one>')."
+        )
+    if INDEX_NAME in frame.columns:
+        raise InvalidInputError("E151",
+            f"The DataFrame has a column named {INDEX_NAME!r}, the name nlu_lite gives the output's index (the "
+            f"input row id); use it as the row id with predict(..., id_column={INDEX_NAME!r}), or rename it, "
+            f"e.g. df.rename(columns={{{INDEX_NAME!r}: 'input_{INDEX_NAME}'}})."
+        )
+
+
+def _from_frame(frame: pd.DataFrame, text_column: Hashable | None) -> Documents:
+    column = "text" if text_column is None else text_column
+    _check_frame(frame, column, text_column is not None)
     extras = frame.drop(columns=[column]).reset_index(drop=True)
     return _from_values(frame[column].tolist(), frame.index, extras if len(extras.columns) else None)
 
 
-def chunks(data: object, text_column: str | None = None, chunk_size: int = 256) -> Iterator[Documents]:
+def chunks(data: object, text_column: Hashable | None = None, chunk_size: int = 256) -> Iterator[Documents]:
     """Yield ``Documents`` of at most ``chunk_size`` rows from any accepted input, lazily for iterators."""
     if isinstance(data, pd.DataFrame):
         for start in range(0, max(len(data), 1), chunk_size):

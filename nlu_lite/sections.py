@@ -38,7 +38,6 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "review of systems": ("ros", "systems review", "review of system"),
     "physical examination": ("physical exam", "pe", "exam", "examination", "physical findings",
                              "admission physical examination", "physical examination on admission"),
-    "vital signs": ("vitals", "vs", "vital"),
     "assessment": ("impression", "clinical impression", "diagnostic impression", "assessment and impression"),
     "plan": ("plans", "recommendation", "recommendations", "treatment plan", "plan of care", "disposition and plan"),
     "assessment and plan": ("a/p", "a and p", "assessment/plan", "impression and plan", "impression/plan",
@@ -92,10 +91,10 @@ SUBSECTIONS = frozenset(
     """general constitutional heent head eyes ears nose throat ent mouth neck chest lungs lung respiratory
     heart cardiac cardiovascular cv breasts abdomen abdominal gi gu genitourinary pelvic rectal back spine
     extremities musculoskeletal msk skin integumentary neurologic neurological neuro psychiatric psych
-    lymphatic lymph nodes hematologic endocrine mental status bp hr rr temp temperature pulse weight height
+    lymphatic hematologic endocrine bp hr rr temp temperature pulse weight height vitals vs vital
     spo2 o2 sat gastrointestinal cn cns ms motor sensory reflexes gait respirations genitalia pulmonary
     dermatologic lymphatics cvs""".split()
-) | {"mental status", "lymph nodes", "oxygen saturation", "general appearance", "head and neck",
+) | {"vital signs", "mental status", "lymph nodes", "oxygen saturation", "general appearance", "head and neck",
      "hematologic/lymphatic", "mental status examination", "axis i", "axis ii", "axis iii", "axis iv", "axis v"}
 
 _LABEL = re.compile(r"([A-Za-z][A-Za-z0-9 /&'()\-]{0,58}?)\s*:")

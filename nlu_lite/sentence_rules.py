@@ -53,9 +53,24 @@ def list_markers(doc: Doc) -> Doc:
     if len(doc):
         starts = doc.to_array(SENT_START).astype(np.int64).reshape(-1) == 1
         starts[0] = True
+        _move_trailing_markers(doc, starts)
         _join_marker_only_sentences(doc, starts)
         doc.from_array([SENT_START], np.where(starts, 1, -1).astype(np.uint64).reshape(-1, 1))
     return doc
+
+
+def _move_trailing_markers(doc: Doc, starts: np.ndarray) -> None:
+    """A marker glyph left at the end of a sentence, after its terminal, starts the next sentence instead."""
+    for i in np.flatnonzero(starts[1:]).tolist():
+        j = i  # starts[1:] shifts indices by one: token i is the last one before the start at i + 1
+        while j > 0 and doc[j].is_space:
+            j -= 1
+        k = j - 1
+        while k > 0 and doc[k].is_space:
+            k -= 1
+        if j > 0 and doc[j].text in _MARKER_GLYPHS and doc[k].text in _TERMINALS:
+            starts[i + 1] = False
+            starts[j] = True
 
 
 @Language.component("nlu_lite_clinical_sentences")

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nlu_lite.documents import chunks
+from nlu_lite.documents import chunks, text_array
 from nlu_lite.errors import InvalidInputError
 
 
@@ -76,3 +76,55 @@ def test_documents_chunks_cover_every_row_once(size):
 @pytest.mark.parametrize("data", [[], pd.DataFrame({"text": []}), pd.Series([], dtype=object)])
 def test_documents_empty_inputs_give_one_empty_chunk(data):
     assert [len(p.texts) for p in chunks(data)] == [0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda index: pd.DataFrame({"text": ["a", None, "b"]}, index=index),
+    lambda index: pd.Series(["a", None, "b"], index=index),
+])
+def test_documents_multiindex_kept_level_by_level(make):
+    index = pd.MultiIndex.from_tuples([("p", 1), ("p", 2), ("q", 1)], names=["patient", None])
+    docs = one(make(index))
+    assert list(docs.index) == list(index)
+    assert list(docs.index.names) == ["patient", "origin_index_1"]
+    assert docs.texts == ["a", None, "b"]
+
+
+def test_documents_two_text_columns_are_an_error_with_fix():
+    frame = pd.DataFrame([["a", "b"]], columns=["text", "text"])
+    with pytest.raises(InvalidInputError, match=r"E150.*2 columns named 'text'.*df.columns = "):
+        list(chunks(frame))
+
+
+@pytest.mark.parametrize("label", [0, 1.5, ("note", "body")])
+def test_documents_text_column_any_label(label):
+    frame = pd.DataFrame({label: ["a", None], "other": ["x", "y"]})
+    docs = one(frame, text_column=label)
+    assert docs.texts == ["a", None]
+    assert list(docs.extras.columns) == ["other"]
+
+
+def test_documents_text_column_zero_is_not_ignored():
+    frame = pd.DataFrame({0: ["from zero"], "text": ["from text"]})
+    assert one(frame, text_column=0).texts == ["from zero"]
+    assert one(frame).texts == ["from text"]
+
+
+def test_documents_origin_index_column_is_an_error_with_fix():
+    frame = pd.DataFrame({"text": ["a"], "origin_index": [7]})
+    with pytest.raises(InvalidInputError, match=r"E151.*id_column='origin_index'.*rename"):
+        list(chunks(frame))
+
+
+def test_documents_missing_raw_values_become_none():
+    docs = one(["a", float("nan"), pd.NA, None, "", " "])
+    assert docs.raw == ["a", None, None, None, "", " "]
+
+
+@pytest.mark.parametrize("values", [["a", None], [None, None], [float("nan")], [], ["a", "b"], [pd.NA, "c"]])
+def test_documents_text_array_dtype_does_not_depend_on_values(values):
+    expected = pd.Series(["x"]).dtype
+    array = text_array(values)
+    assert array.dtype == expected
+    assert [v if isinstance(v, str) else None for v in array] == [v if isinstance(v, str) else None for v in values]
+    assert pd.concat([pd.Series(array), pd.Series(text_array(["z"]))]).dtype == expected
