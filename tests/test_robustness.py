@@ -91,7 +91,7 @@ def test_robustness_property_every_row_accounted_for(tiny_cased, texts):
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.lists(st.text(st.one_of(st.characters(exclude_categories=()),
-                                        st.sampled_from(["\ud800", "\udfff", "(", "•", "\n", " ", "1."])),
+                                        st.sampled_from(["\ud800", "\udfff", "(", "•", "\n", " ", "1", "."])),
                               max_size=80), min_size=1, max_size=5),
        splitter=st.sampled_from(["clinical", "sentencizer"]))
 def test_robustness_segmentation_any_text_lone_surrogates_included(texts, splitter):
