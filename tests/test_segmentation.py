@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import gold_texts, mtsamples_notes, negex_sentences, shared_path
+from shared_data import gold_texts, mtsamples_notes, negex_sentences, shared_path
 
 from nlu_lite.segmentation import build_nlp, sanitize, segment
 
