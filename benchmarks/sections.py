@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with (DATA / "mtsamples/mtsamples.csv").open(newline="", encoding="utf-8") as f:
         notes = [row["transcription"] for row in csv.DictReader(f) if row["transcription"].strip()][:args.notes]
-    corpora = {"mtsamples": notes, "medspacy discharge summary": [(DATA / "medspacy/discharge_summary.txt").read_text()]}
+    summary = (DATA / "medspacy/discharge_summary.txt").read_text("utf-8")
+    corpora = {"mtsamples": notes, "medspacy discharge summary": [summary]}
     for name, texts in corpora.items():
         r = measure(texts)
         print(f"{name}: {r['notes']} notes, {r['sentences']} sentences, {r['headers']} headers "

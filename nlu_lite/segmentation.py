@@ -85,7 +85,7 @@ class Segments:
     ``token_doc[k]`` is the document position of token ``k``; ``token_sentence[k]`` its sentence number
     within that document. Whitespace is not a token; sentences are trimmed of surrounding whitespace.
     ``sentence_section[s]`` is the canonical section name of sentence ``s`` (an object array of ``str``,
-    ``None`` before a document's first header; see sections.py).
+    ``None`` before a document's first header; see sections.py); left out, every sentence has none.
     """
 
     token_doc: np.ndarray
@@ -95,7 +95,11 @@ class Segments:
     sentence_doc: np.ndarray
     sentence_begin: np.ndarray
     sentence_end: np.ndarray
-    sentence_section: np.ndarray
+    sentence_section: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.sentence_section is None:
+            object.__setattr__(self, "sentence_section", np.full(len(self.sentence_doc), None, dtype=object))
 
     def token_section(self) -> np.ndarray:
         """The section of each token (object array, ``None`` before the first header), from its sentence."""

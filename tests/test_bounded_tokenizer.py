@@ -8,9 +8,9 @@ import time
 
 import pytest
 import spacy
-from conftest import gold_texts, mtsamples_notes, shared_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shared_data import gold_texts, mtsamples_notes, shared_path
 
 from nlu_lite.bounded_tokenizer import MAX_SPAN, BoundedTokenizer, fast_suffix_search
 from nlu_lite.segmentation import build_nlp, segment

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import mtsamples_notes, shared_path
+from shared_data import mtsamples_notes, shared_path
 
 from nlu_lite.sections import SECTIONS, SUBSECTIONS, find_header, normalize_header, section_name
 from nlu_lite.segmentation import build_nlp, segment
