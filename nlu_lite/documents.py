@@ -10,14 +10,19 @@ objects are never modified.
 The output is indexed by the input's index: a flat index is named ``origin_index``; a ``MultiIndex``
 (of a DataFrame or Series) is kept level by level, unnamed levels named ``origin_index_0``,
 ``origin_index_1`` ... A DataFrame with two columns of the text column's name, or with a column named
-``origin_index`` (the name the output index takes), is an error with the fix. Text columns of the output
-have one dtype whatever the chunking: ``text_array()`` builds them (pandas' default string dtype, nulls
-as its missing value).
+``origin_index`` (the name the output index takes), is an error with the fix.
+
+Lone surrogates (``'\ud800'``, e.g. from ``bytes.decode('utf-8', 'surrogateescape')``) cannot be encoded as
+UTF-8, so spaCy, the wordpiece tokenizers, pandas' Arrow-backed ``str`` columns, Parquet and JSON all reject
+them. Each text is read as ``sanitize(text)``: the same length with every surrogate replaced by U+FFFD, so
+every row survives, offsets index the original text exactly, and the output's text shows U+FFFD where the
+surrogate was (BERT-style tokenizers drop U+FFFD, so a token made only of surrogates has a NaN vector).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+import re
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
@@ -27,6 +32,7 @@ import pandas as pd
 from .errors import InvalidInputError
 
 INDEX_NAME = "origin_index"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -39,15 +45,12 @@ class Documents:
     extras: pd.DataFrame | None  # other columns of an input DataFrame, positionally aligned
 
 
-def text_array(values: Sequence[str | None]) -> pd.api.extensions.ExtensionArray:
-    """A text column with the same dtype whatever its values (all null included): pandas' default string dtype.
+def sanitize(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD: same length, so offsets carry over unchanged.
 
-    That is ``str`` (missing values NaN) with pandas 3 and ``object`` (missing values None) before, so the
-    frames of a chunked prediction concatenate without changing dtype.
+    Returns ``text`` itself when it has none (the usual case; one regex scan).
     """
-    dtype = pd.Series(["x"]).dtype  # what pandas infers for text, under the current options
-    cells = [None if v is None or _is_missing(v) else v for v in values]
-    return pd.array(cells, dtype=dtype)
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def _is_missing(value: object) -> bool:
@@ -58,7 +61,7 @@ def _is_missing(value: object) -> bool:
 
 def _text(value: object, label: object) -> str | None:
     if isinstance(value, str):
-        return value if value.strip() else None
+        return sanitize(value) if value.strip() else None
     if _is_missing(value):
         return None
     fixes = {
@@ -85,7 +88,7 @@ def _output_index(index: pd.Index) -> pd.Index:
 
 
 def _from_values(values: Iterable[object], index: pd.Index, extras: pd.DataFrame | None) -> Documents:
-    raw = [None if _is_missing(v) else v for v in values]
+    raw = list(values)
     texts = [_text(v, label) for v, label in zip(raw, index)]
     return Documents(texts=texts, raw=raw, index=_output_index(index), extras=extras)
 

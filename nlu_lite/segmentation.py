@@ -17,7 +17,6 @@ too: BERT-style tokenizers drop U+FFFD, so a token made only of surrogates has n
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +29,7 @@ from spacy.symbols import ORTH
 
 from . import sentence_rules  # noqa: F401  (registers the spaCy components)
 from .bounded_tokenizer import BoundedTokenizer, fast_suffix_search
+from .documents import sanitize
 from .sections import sentence_sections
 
 # Dosing and Latin abbreviations kept as one token (spaCy would split off the final period).
@@ -37,16 +37,7 @@ _CLINICAL_SPECIAL_CASES = (
     "b.i.d. t.i.d. q.i.d. q.d. q.o.d. p.r.n. p.o. q.h.s. h.s. a.c. p.c. q.a.m. q.p.m. i.v. i.m. s.c. "
     "s.l. o.d. o.s. o.u. y.o. e.g. i.e. a.m. p.m. w.n.l. n.p.o. s.o.b. c.o.p.d."
 ).split()
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _NLP_LOCK = threading.Lock()
-
-
-def sanitize(text: str) -> str:
-    """``text`` with every lone surrogate replaced by U+FFFD: same length, so offsets carry over unchanged.
-
-    Returns ``text`` itself when it has none (the usual case; one regex scan).
-    """
-    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 @lru_cache(maxsize=4)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nlu_lite.documents import chunks, text_array
+from nlu_lite.documents import chunks, sanitize
 from nlu_lite.errors import InvalidInputError
 
 
@@ -116,15 +116,16 @@ def test_documents_origin_index_column_is_an_error_with_fix():
         list(chunks(frame))
 
 
-def test_documents_missing_raw_values_become_none():
-    docs = one(["a", float("nan"), pd.NA, None, "", " "])
-    assert docs.raw == ["a", None, None, None, "", " "]
+@pytest.mark.parametrize("text,expected", [
+    ("a\ud800b", "a\ufffdb"), ("\udfff", "\ufffd"), ("\ud83d\ude37 x", "\ufffd\ufffd x"), ("😷 ok", "😷 ok"),
+])
+def test_documents_lone_surrogates_read_as_same_length_sanitized_text(text, expected):
+    docs = one(["fine", text])
+    assert docs.texts == ["fine", expected]
+    assert len(docs.texts[1]) == len(text) and docs.texts[1].encode("utf-8")
+    assert docs.raw[1] == text
 
 
-@pytest.mark.parametrize("values", [["a", None], [None, None], [float("nan")], [], ["a", "b"], [pd.NA, "c"]])
-def test_documents_text_array_dtype_does_not_depend_on_values(values):
-    expected = pd.Series(["x"]).dtype
-    array = text_array(values)
-    assert array.dtype == expected
-    assert [v if isinstance(v, str) else None for v in array] == [v if isinstance(v, str) else None for v in values]
-    assert pd.concat([pd.Series(array), pd.Series(text_array(["z"]))]).dtype == expected
+def test_documents_sanitize_returns_text_itself_when_clean():
+    text = "no surrogates here, 😷"
+    assert sanitize(text) is text

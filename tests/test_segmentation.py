@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from shared_data import gold_texts, mtsamples_notes, negex_sentences, shared_path
 
-from nlu_lite.segmentation import build_nlp, sanitize, segment
+from nlu_lite.documents import sanitize
+from nlu_lite.segmentation import build_nlp, segment
 
 
 def sentences(text: str, splitter: str = "clinical") -> list[str]:
@@ -163,12 +164,6 @@ def test_segmentation_lone_surrogates_keep_offsets_into_the_original(text):
     reference = segment([clean], build_nlp("clinical"))
     assert reference.token_begin.tolist() == seg.token_begin[mine].tolist()
     assert reference.sentence_end.tolist() == seg.sentence_end[seg.sentence_doc == 0].tolist()
-
-
-def test_segmentation_sanitize_returns_text_itself_when_clean():
-    text = "no surrogates here, 😷"
-    assert sanitize(text) is text
-    assert sanitize("a\ud800b") == "a\ufffdb"
 
 
 def test_segmentation_token_section_follows_sentence_section():
