@@ -129,3 +129,14 @@ def test_documents_lone_surrogates_read_as_same_length_sanitized_text(text, expe
 def test_documents_sanitize_returns_text_itself_when_clean():
     text = "no surrogates here, 😷"
     assert sanitize(text) is text
+
+
+@pytest.mark.parametrize("chunk_size", [1, 5])
+def test_documents_multiindex_and_label_zero_through_predict(tiny_cased, chunk_size):
+    index = pd.MultiIndex.from_tuples([("p", 1), ("p", 2), ("q", 1)], names=["patient", None])
+    frame = pd.DataFrame({0: ["pain daily.", None, "fever"], "extra": [1, 2, 3]}, index=index)
+    out = tiny_cased.predict(frame, output_level="token", text_column=0, chunk_size=chunk_size)
+    assert list(out.index.names) == ["patient", "origin_index_1"]
+    assert list(out.index) == [("p", 1)] * 3 + [("p", 2), ("q", 1)]
+    assert out["token"].tolist()[:3] == ["pain", "daily", "."] and out["extra"].tolist() == [1, 1, 1, 2, 3]
+    assert out.reset_index().columns[:2].tolist() == ["patient", "origin_index_1"]
