@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 
 from .errors import CatalogError, InvalidOptionError, ModelLoadError, UnknownModelError
+from .pooling import UNIT_POOLINGS
 
 _NAME = re.compile(r"^[a-z]{2}\.(embed|embed_sentence)(\.[A-Za-z0-9_.\-]+)?$")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -30,7 +31,7 @@ FAMILY_POSITIONS = {"bert": 512, "distilbert": 512, "roberta": 512, "xlm-roberta
 """Usable sequence length ([CLS]/[SEP] included) of the published checkpoints of each family: RoBERTa-style
 models have 514 position embeddings of which 2 are offset, so 512 are usable."""
 
-POOLINGS = ("cls", "mean", "max", "mean_sqrt_len", "weightedmean", "lasttoken")
+POOLINGS = UNIT_POOLINGS
 """Sentence poolings, named as sentence-transformers' ``1_Pooling/config.json`` names them."""
 
 TAGS = ("clinical", "biomedical", "general", "scientific", "social-media", "sentence", "token", "long-context",
@@ -61,6 +62,7 @@ class CatalogEntry:
     pooling: str = "mean"
     prompts: dict[str, str] = field(default_factory=dict, hash=False)
     default_prompt: str | None = None
+    include_prompt: bool = True  # prompt positions enter sentence pooling
     tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import batching, documents, encoding, frames, levels, runtime, segmentation, spark
+from . import batching, documents, encoding, frames, levels, pooling, runtime, segmentation, spark, st_config
 from .about import __version__
 from .encoder import Encoder
 from .errors import InvalidInputError, InvalidOptionError, ModelLoadError
@@ -47,7 +47,7 @@ class Pipeline:
     """A loaded model with its text processing; call ``predict`` to get embeddings as a DataFrame."""
 
     def __init__(self, entry: CatalogEntry, source: ModelSource, encoder: Encoder, sentence_splitter: str,
-                 settings: Settings, device: str = "auto") -> None:
+                 settings: Settings, device: str = "auto", commit: str | None = None) -> None:
         if sentence_splitter not in SENTENCE_SPLITTERS:
             raise InvalidOptionError("E028", f"sentence_splitter={sentence_splitter!r} is not one of "
                                      f"{list(SENTENCE_SPLITTERS)}.")
@@ -57,6 +57,8 @@ class Pipeline:
         self.sentence_splitter = sentence_splitter
         self.settings = settings.validate()
         self._device_asked = device
+        self.commit = commit
+        """The commit of the weights (a Hugging Face snapshot's hash) where known, else None."""
         self._nlp = segmentation.build_nlp(sentence_splitter)
         self._tokenize_lock = threading.Lock()
         self.last_stats: Counter = Counter()
@@ -65,17 +67,17 @@ class Pipeline:
     @classmethod
     def from_spec(cls, spec: Spec) -> Pipeline:
         """Rebuild a pipeline from a ``Spec`` (a bundle's ``nlu_lite.json``, or a Spark task's)."""
-        entry = CatalogEntry.from_dict(spec.entry)
+        entry = st_config.apply(CatalogEntry.from_dict(spec.entry), st_config.read(Path(spec.model_path)))
         encoder = Encoder(Path(spec.model_path), entry.do_lower_case, family=entry.family, runtime=spec.runtime,
                           device=spec.device, precision=spec.precision, threads=spec.threads)
         if entry.dim != encoder.dim:
             raise ModelLoadError(
                 "E029", f"The model in '{spec.model_path}' has hidden size {encoder.dim}, but the catalog entry "
                 f"{entry.name!r} says dim={entry.dim}: the folder holds another model.")
-        defaults = Settings(output_level=entry.default_level, normalize=entry.normalize).updated(
+        defaults = Settings(output_level=entry.default_level, normalize=entry.normalize, pooling=entry.pooling).updated(
             "load()", **spec.settings)
         return cls(entry, ModelSource(Path(spec.model_path), spec.source_kind), encoder, spec.sentence_splitter,
-                   defaults, spec.device)
+                   defaults, spec.device, spec.revision)
 
     def spec(self) -> Spec:
         """What another process needs to rebuild this pipeline from local files (bundles, Spark executors)."""
@@ -83,7 +85,7 @@ class Pipeline:
         return Spec(entry=self.entry.to_dict(), model_path=str(self.source.folder), source_kind=self.source.kind,
                     runtime=rt.name, precision=rt.precision, device=self._device_asked, threads=rt.threads,
                     sentence_splitter=self.sentence_splitter, settings=asdict(self.settings),
-                    nlu_lite_version=__version__)
+                    revision=self.commit, nlu_lite_version=__version__)
 
     def __repr__(self) -> str:
         rt = self.encoder.runtime
@@ -100,7 +102,7 @@ class Pipeline:
                             + enc.tokenizer.convert_ids_to_tokens(enc.suffix))
         lines = [
             f"model            {e.name}  ({e.description})",
-            f"weights          {e.hf_id} @ {e.revision}, licence: {e.license}",
+            f"weights          {e.hf_id} @ {e.revision} (commit {self.commit or 'unknown'}), licence: {e.license}",
             f"source           {self.source.kind}: {self.source.folder}",
             f"family           {enc.family}, sequences {template}",
             f"runtime          {rt.name} on {rt.device}, precision {rt.precision}, threads {rt.threads or 'default'}",
@@ -115,7 +117,7 @@ class Pipeline:
         help_text = {
             "output_level": " | ".join(f"'{n}'" for n in levels.names()),
             "subword_pooling": "token vector from its wordpieces: 'first', 'last', 'mean', 'first_last'",
-            "pooling": "sentence/document vector: 'mean' (= sentence-transformers), 'cls', 'max'",
+            "pooling": "sentence/document vector: " + ", ".join(f"'{p}'" for p in pooling.UNIT_POOLINGS),
             "normalize": "L2-normalise sentence/document vectors",
             "positions": "add begin/end character offsets",
             "batch_tokens": "padded wordpieces per forward batch",
@@ -123,6 +125,10 @@ class Pipeline:
             "chunk_size": "input rows per chunk (predict_iter yields one DataFrame per chunk)",
             "max_wordpieces": "window size; None = the model's limit",
             "progress": "progress bar on long predictions",
+            "prompt": "text put before every unit as context (never a row)",
+            "prompt_name": f"one of the model's prompts: {sorted(e.prompts) or 'none'}",
+            "layers": f"hidden states: -1 = last, 0 = embeddings, or a list (model has {rt.num_layers} layers)",
+            "layer_combine": "several layers: 'mean' or 'concat'",
         }
         for name, value in asdict(st).items():
             lines.append(f"  {name:16} {value!r:12} {help_text[name]}")
@@ -242,15 +248,40 @@ class Pipeline:
             seg = segmentation.segment(texts, self._nlp) if level.segments else None
             units = level.units(texts, seg)
         with runtime.timed(stats, "tokenize_s"), self._tokenize_lock:  # HF tokenizers are not thread-safe
-            wp = batching.tokenize_units(self.encoder.tokenizer, texts, units.doc, units.begin, units.end)
+            wp = batching.tokenize_units(self.encoder.tokenizer, texts, units.doc, units.begin, units.end,
+                                         prompt=self._prompt(s))
         with runtime.timed(stats, "forward_s"):
             encoded = encoding.encode(self.encoder, wp, window=self._window_size(s), target=level.target(s),
-                                      batch_tokens=s.batch_tokens, max_batch_size=s.max_batch_size, stats=stats)
+                                      batch_tokens=s.batch_tokens, max_batch_size=s.max_batch_size, stats=stats,
+                                      layers=self._layers(s), layer_combine=s.layer_combine,
+                                      include_prompt=self.entry.include_prompt)
         with runtime.timed(stats, "pool_s"):
             rows = level.rows(texts, seg, units, wp, encoded, s)
         with runtime.timed(stats, "dataframe_s"):
             frame = frames.assemble(docs, level, self.column_name, present, texts, rows, s.positions)
         return frame, rows.no_wordpiece
+
+    def _prompt(self, s: Settings) -> str:
+        """The prompt text of a call: ``prompt``, else the model's prompt ``prompt_name``, else its default."""
+        if s.prompt is not None:
+            return s.prompt
+        name = s.prompt_name or self.entry.default_prompt
+        if name is None:
+            return ""
+        if name not in self.entry.prompts:
+            raise InvalidOptionError("E423", f"prompt_name={name!r} is not one of this model's prompts "
+                                     f"{sorted(self.entry.prompts)}; pass prompt='...' with your own text instead.")
+        return self.entry.prompts[name]
+
+    def _layers(self, s: Settings) -> tuple[int, ...]:
+        """The hidden-state indices of a call, checked against the model's depth."""
+        layers = (s.layers,) if isinstance(s.layers, int) else s.layers
+        n = self.encoder.runtime.num_layers
+        bad = [k for k in layers if not -(n + 1) <= k <= n]
+        if bad:
+            raise InvalidOptionError("E424", f"layers={list(layers)} has {bad} outside this model's hidden states "
+                                     f"(0 = embeddings .. {n} = last layer, or -1 .. -{n + 1}).")
+        return tuple(layers)
 
     def _window_size(self, s: Settings) -> int:
         """Wordpieces per model sequence (special tokens included): the setting, capped by catalog and model."""
