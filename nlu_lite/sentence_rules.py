@@ -30,9 +30,8 @@ _ABBREVIATIONS = frozenset(
     al resp inc ltd corp dept univ e.g i.e etc. ex incl max min avg est jan feb mar apr jun jul aug
     sep sept oct nov dec pt pts dx tx hx rx sx fx yo y.o q.d b.i.d t.i.d q.i.d p.r.n p.o q.h.s h.s a.c
     p.c q.o.d q.a.m q.p.m i.v i.m s.c s.l o.d o.s o.u a.d a.s a.u u.s hr hrs wk wks mo mos yr yrs
-    approx appt adm admin amt bilat cont diag disch eval freq hosp lt rt neg pos wt ht temp q qq tab tabs cap
-    caps inj sol soln susp oint gtt gtts supp amp syr elix liq conc dil lib ung cr crm gen mod sev ant post
-    inf sup lat med mid prox dist abd ext int pre
+    approx appt adm admin amt bilat diag disch eval freq hosp lt rt wt ht temp q tab tabs cap caps inj sol
+    soln susp oint gtt gtts supp amp syr elix liq conc dil lib ung cr crm ant post inf sup lat prox dist abd ext
     """.split()
 )
 # List markers: bullet glyphs, dashes, numbered and lettered items. A marker belongs to the item after it:
