@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported 
     from .loading import load
     from .pipeline import NoWordpieceWarning, Pipeline
     from .plots import plot_embeddings, plot_similarity
+    from .spans import patterns, terms
 
 # public name -> module that defines it, imported on first access (PEP 562)
 _LAZY = {
@@ -31,10 +32,12 @@ _LAZY = {
     "to_numpy": "exports",
     "plot_embeddings": "plots",
     "plot_similarity": "plots",
+    "terms": "spans",
+    "patterns": "spans",
 }
 
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
-           "plot_embeddings", "plot_similarity"]
+           "plot_embeddings", "plot_similarity", "terms", "patterns"]
 
 
 def __getattr__(name: str) -> object:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import batching, documents, encoding, frames, levels, pooling, runtime, segmentation, spark, st_config
+from . import spans as span_input
 from .about import __version__
 from .encoder import Encoder
 from .errors import InvalidInputError, InvalidOptionError, ModelLoadError
@@ -40,7 +41,18 @@ _WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
 
 class NoWordpieceWarning(UserWarning):
-    """Some tokens consist only of characters the model's tokenizer drops; their vectors are NaN."""
+    """Some tokens or spans consist only of characters the model's tokenizer drops; their vectors are NaN."""
+
+
+def _row_ids(data: object) -> list | None:
+    """The ids spans can name, where the input shows them before it is read (None for iterators)."""
+    if isinstance(data, (pd.DataFrame, pd.Series)):
+        return data.index.tolist()
+    if isinstance(data, str):
+        return [0]
+    if isinstance(data, (list, tuple, np.ndarray)):
+        return list(range(len(data)))
+    return None
 
 
 class Pipeline:
@@ -173,18 +185,23 @@ class Pipeline:
         return self
 
     def predict(self, data: object, output_level: str | None = None, *, text_column: str | None = None,
-                id_column: str | None = None, **options: object) -> pd.DataFrame | pyspark.sql.DataFrame:
+                id_column: str | None = None, spans: object = None,
+                **options: object) -> pd.DataFrame | pyspark.sql.DataFrame:
         """Embed ``data`` and return a DataFrame.
 
         Args:
             data: a string, a list/tuple/array/Series/iterable of strings, or a DataFrame with a text column.
                 ``None``/``NaN``/empty entries keep their row with null outputs. A ``pyspark.sql.DataFrame`` is
                 computed on the Spark executors and a Spark DataFrame is returned.
-            output_level: ``"token"``, ``"sentence"`` or ``"document"`` (default: the pipeline's).
+            output_level: ``"token"``, ``"sentence"``, ``"document"`` or ``"span"`` (default: the pipeline's;
+                ``"span"`` when ``spans`` is given).
             text_column: the DataFrame column holding the text (default ``"text"``); other columns are kept.
             id_column: a column identifying the rows; it becomes the index, under its own name (DataFrames; for
                 a Spark DataFrame without it, an ``origin_index`` column is added with
                 ``monotonically_increasing_id()``).
+            spans: character ranges to embed in context (``span`` level): a DataFrame with the row id (a column
+                named ``origin_index``, or like ``id_column``), ``begin``, ``end`` and optional ``label``; one list
+                of ``(begin, end[, label])`` per input row; ``nlu_lite.terms([...])``; or ``nlu_lite.patterns({...})``.
             **options: per-call overrides of the settings: ``positions`` (add ``begin``/``end``, end exclusive),
                 ``subword_pooling`` (``first``, ``last``, ``mean``, ``first_last``), ``pooling`` (``mean``,
                 ``cls``, ``max``), ``normalize`` (L2-normalise sentence/document vectors), ``batch_tokens``,
@@ -197,20 +214,24 @@ class Pipeline:
             columns.
         """
         if spark.is_spark_dataframe(data):
+            if spans is not None:
+                raise InvalidInputError("E437", "spans= is not supported on a Spark DataFrame yet; collect the rows "
+                                        "with spans to pandas (sdf.toPandas()) and predict there.")
             return spark.predict_spark(self, data, output_level, text_column, id_column, options)
+        request = None if spans is None else span_input.request(spans, id_column)
         if id_column is not None:
             if not isinstance(data, pd.DataFrame) or id_column not in data.columns:
                 raise InvalidInputError(
                     "E045", f"id_column={id_column!r} must name a column of the input DataFrame.")
             data = data.set_index(id_column)
-        parts = list(self.predict_iter(data, output_level, text_column=text_column, **options))
+        parts = list(self.predict_iter(data, output_level, text_column=text_column, spans=request, **options))
         frame = parts[0] if len(parts) == 1 else pd.concat(parts)
         if id_column is not None:
             frame.index.name = id_column
         return frame
 
     def predict_iter(self, data: object, output_level: str | None = None, *, text_column: str | None = None,
-                     **options: object) -> Iterator[pd.DataFrame]:
+                     spans: object = None, **options: object) -> Iterator[pd.DataFrame]:
         """Like ``predict`` but yields one DataFrame per chunk of ``chunk_size`` input rows.
 
         Memory stays bounded by the chunk, whatever the input's length; generators are read lazily.
@@ -219,31 +240,40 @@ class Pipeline:
             raise InvalidInputError(
                 "E046", "predict_iter() reads pandas-side inputs; for a Spark DataFrame call predict(), "
                                     "which returns a Spark DataFrame computed on the executors.")
-        if output_level is not None:
-            options["output_level"] = output_level
+        if output_level is not None or spans is not None:
+            options["output_level"] = output_level or "span"
         settings = self.settings.updated("predict()", **options)
+        request = None if spans is None else span_input.request(spans, None)
+        if isinstance(request, span_input.TableSpans):
+            known = _row_ids(data)
+            if known is not None:
+                request.check_ids(known)
         self.last_stats = Counter()
         no_wordpiece = 0
         total = len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
         with runtime.progress_bar(total=total, desc=f"nlu_lite {settings.output_level}",
                                   enabled=settings.progress) as bar:
             for docs in documents.chunks(data, text_column, settings.chunk_size):
-                frame, missing = self._predict_chunk(docs, settings)
+                frame, missing = self._predict_chunk(docs, settings, request)
                 no_wordpiece += missing
                 bar.update(len(docs.texts))
                 runtime.return_freed_memory()
                 yield frame
+        if request is not None:
+            request.finish()
         if no_wordpiece:
             warnings.warn(
-                f"{no_wordpiece} token(s) consist only of characters the model's tokenizer drops (e.g. control "
-                "or zero-width characters); their vectors are NaN. Filter them with df[df[col].map(np.isfinite"
-                ").map(np.all)] or clean the text.", NoWordpieceWarning, stacklevel=3)
+                f"{no_wordpiece} {settings.output_level}(s) consist only of characters the model's tokenizer drops "
+                "(e.g. whitespace, control or zero-width characters); their vectors are NaN. Filter them with "
+                "df[df[col].map(np.isfinite).map(np.all)] or clean the text.", NoWordpieceWarning, stacklevel=3)
 
-    def _predict_chunk(self, docs: documents.Documents, s: Settings) -> tuple[pd.DataFrame, int]:
+    def _predict_chunk(self, docs: documents.Documents, s: Settings,
+                       request: span_input.SpanRequest | None = None) -> tuple[pd.DataFrame, int]:
         """One chunk through every stage; returns its DataFrame and the count of rows without wordpieces."""
-        stats, level = self.last_stats, levels.get(s.output_level)
+        stats = self.last_stats
         present = np.asarray([k for k, t in enumerate(docs.texts) if t is not None], dtype=np.int64)
         texts = [docs.texts[k] for k in present.tolist()]
+        level = levels.get(s.output_level).for_chunk(request, docs, present, texts)
         with runtime.timed(stats, "segment_s"):
             seg = segmentation.segment(texts, self._nlp) if level.segments else None
             units = level.units(texts, seg)

@@ -39,10 +39,10 @@ def _range_rows(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def pool_subwords(hidden: np.ndarray, first: np.ndarray, last: np.ndarray, how: str) -> np.ndarray:
     """Token vectors from the wordpiece vectors ``hidden[(n_wordpieces, dim)]``.
 
-    ``first``/``last``: the first/last wordpiece; ``mean``: their average; ``first_last``: the first and
-    last concatenated (``2 * dim``, as flair does). Tokens with an empty range get NaN.
+    ``first``/``last``: the first/last wordpiece; ``mean``: their average; ``max``: their maximum;
+    ``first_last``: the first and last concatenated (``2 * dim``, as flair does). Empty ranges get NaN.
     """
-    if how not in SUBWORD_POOLINGS:
+    if how not in SUBWORD_POOLINGS + ("max",):
         raise ValueError(f"unknown subword pooling {how!r}")
     n, dim = len(first), hidden.shape[1]
     width = 2 * dim if how == "first_last" else dim
@@ -55,10 +55,13 @@ def pool_subwords(hidden: np.ndarray, first: np.ndarray, last: np.ndarray, how: 
         out[filled] = hidden[la]
     elif how == "first_last":
         out[filled] = np.concatenate([hidden[f], hidden[la]], axis=1)
-    elif len(f):  # mean
+    elif len(f):  # mean, max
         counts = la - f + 1
-        sums = np.add.reduceat(hidden[_range_rows(f, counts)], _group_starts(counts), axis=0)
-        out[filled] = sums / counts[:, None].astype(np.float32)
+        pieces, starts = hidden[_range_rows(f, counts)], _group_starts(counts)
+        if how == "max":
+            out[filled] = np.maximum.reduceat(pieces, starts, axis=0)
+        else:
+            out[filled] = np.add.reduceat(pieces, starts, axis=0) / counts[:, None].astype(np.float32)
     return out
 
 

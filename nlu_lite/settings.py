@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 from . import levels, pooling
 from .errors import InvalidOptionError
+from .levels.span import SPAN_POOLINGS
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,11 @@ class Settings:
     prompt_name: str | None = None  # a prompt of the model's own (entry.prompts), e.g. "query"
     layers: int | tuple[int, ...] = -1  # hidden states to use: -1 = last layer, 0 = embeddings, or several
     layer_combine: str = "mean"  # several layers: "mean" (same width) or "concat" (len(layers) x dim)
+    span_pooling: str = "mean"  # span level: "mean", "first" or "max" of the span's wordpieces
 
     def validate(self) -> Settings:
         levels.get(self.output_level)  # raises, listing the registered levels
-        choices = {"subword_pooling": pooling.SUBWORD_POOLINGS,
+        choices = {"subword_pooling": pooling.SUBWORD_POOLINGS, "span_pooling": SPAN_POOLINGS,
                    "pooling": pooling.UNIT_POOLINGS}
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
