@@ -17,6 +17,7 @@ __all__ = [
     "InvalidOptionError",
     "InvalidInputError",
     "CatalogError",
+    "CacheError",
 ]
 
 
@@ -53,3 +54,7 @@ class InvalidInputError(NluLiteError, TypeError, ValueError):
 class CatalogError(NluLiteError, ValueError):
     """The model catalog file is malformed."""
 
+
+
+class CacheError(NluLiteError, OSError):
+    """The vector cache file cannot be used (not a cache, another format, a folder, missing)."""
