@@ -68,7 +68,7 @@ def check_store(path: Path) -> dict[str, np.ndarray]:
     return values
 
 
-@pytest.mark.parametrize("shape", [(DIM,), (7, 32), (0, 32), (1,)])
+@pytest.mark.parametrize("shape", [(DIM,), (7, 32), (0, 32), (1,), (), (2, 3, 4)])
 def test_cache_round_trip_is_bit_identical(tmp_path, shape):
     rng = np.random.default_rng(1)
     vector = rng.standard_normal(shape).astype(np.float32)
@@ -199,7 +199,7 @@ def test_cache_put_rejects_non_string_keys(tmp_path):
 
 @pytest.mark.parametrize("damage", ["UPDATE vectors SET data = substr(data, 1, 100)",
                                     "UPDATE vectors SET data = zeroblob(length(data))",
-                                    "UPDATE vectors SET shape = '[12,32]'"])
+                                    "UPDATE vectors SET shape = '12,32'"])
 def test_cache_damaged_row_is_a_miss_and_is_deleted(tmp_path, damage):
     path = tmp_path / "v.sqlite"
     with VectorCache(path) as store:
