@@ -18,6 +18,7 @@ from .about import __version__
 from .model_catalog import catalog, search
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported on first access
+    from . import provenance
     from .exports import to_numpy
     from .loading import load
     from .pipeline import NoWordpieceWarning, Pipeline
@@ -33,11 +34,16 @@ _LAZY = {
     "plot_similarity": "plots",
 }
 
+# submodules that are also callables: nlu_lite.provenance(df), nlu_lite.provenance.read_parquet(path)
+_CALLABLE_MODULES = ("provenance",)
+
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
-           "plot_embeddings", "plot_similarity"]
+           "plot_embeddings", "plot_similarity", "provenance"]
 
 
 def __getattr__(name: str) -> object:
+    if name in _CALLABLE_MODULES:
+        return import_module(f".{name}", __name__)  # importing sets it as this package's attribute
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'nlu_lite' has no attribute {name!r}")

@@ -15,6 +15,8 @@ import json
 import os
 import platform
 import re
+import sys
+import types
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import metadata
@@ -281,3 +283,17 @@ def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
                         "file was changed by another tool; write it again with nlu_lite.provenance."
                         "write_parquet(df, path).") from e
     return frame
+
+
+class _CallableModule(types.ModuleType):
+    """This module is also the function: ``nlu_lite.provenance(df)`` beside ``nlu_lite.provenance.read_parquet``.
+
+    (A package attribute named like a submodule is replaced by the module as soon as the submodule is imported,
+    so a plain function ``nlu_lite.provenance`` would vanish the first time the pipeline imports this module.)
+    """
+
+    def __call__(self, data: object) -> dict:
+        return provenance(data)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -69,6 +69,17 @@ def test_provenance_collect_does_not_import_torch():
     assert out.stdout.strip() == "[]"
 
 
+def test_provenance_is_a_package_function_and_module():
+    code = ("import nlu_lite, pandas as pd; df = pd.DataFrame({'x': [1]}); "
+            "df.attrs['nlu_lite'] = {'format': 'nlu_lite.provenance/1', 'model': 'm'}; "
+            "assert nlu_lite.provenance(df)['model'] == 'm'; "
+            "from nlu_lite import provenance as module; import nlu_lite.provenance; "
+            "assert nlu_lite.provenance is module and nlu_lite.provenance(df)['model'] == 'm'; "
+            "assert callable(nlu_lite.provenance.read_parquet); print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
 def test_provenance_collect_keeps_every_fact_and_setting():
     given = facts(requested_revision="main")
     record = provenance.collect(**given)
