@@ -166,7 +166,7 @@ def test_provenance_parquet_after_reset_index_as_the_cli_writes(tiny_cased, tmp_
     provenance.write_parquet(frame, tmp_path / "cli.parquet")
     back = provenance.read_parquet(tmp_path / "cli.parquet")
     assert_same_frame(back, frame, tiny_cased.column_name)
-    assert list(back.columns)[0] == "origin_index" and provenance.provenance(back)["model"] == "en.embed.tiny"
+    assert list(back.columns)[0] == "note_id" and provenance.provenance(back)["model"] == "en.embed.tiny"
 
 
 def test_provenance_parquet_without_record_and_with_float64(tmp_path):
