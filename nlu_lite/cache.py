@@ -210,7 +210,8 @@ class VectorCache:
             conn.close()
             raise CacheError(
                 "E367", f"'{self.path}' is a vector cache of format {version}; this nlu_lite reads format "
-                        f"{SCHEMA_VERSION}. Upgrade nlu_lite, or start a new cache file (nlu-lite cache clear).")
+                        f"{SCHEMA_VERSION}. Upgrade nlu_lite, or delete the file (and its -wal/-shm files) or use "
+                        "another one: cache='vectors_v1.sqlite'.")
         self._conn, self._pid = conn, os.getpid()
         return conn
 
@@ -228,8 +229,8 @@ class VectorCache:
             try:
                 conn.execute("PRAGMA journal_mode = WAL").fetchone()
                 return
-            except sqlite3.OperationalError:
-                if time.monotonic() > deadline:
+            except sqlite3.OperationalError as e:
+                if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
 
