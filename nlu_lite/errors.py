@@ -18,6 +18,7 @@ __all__ = [
     "InvalidInputError",
     "CatalogError",
     "CacheError",
+    "OutputError",
 ]
 
 
@@ -54,6 +55,11 @@ class InvalidInputError(NluLiteError, TypeError, ValueError):
 class CatalogError(NluLiteError, ValueError):
     """The model catalog file is malformed."""
 
+
+
+class OutputError(NluLiteError, OSError):
+    """An output file cannot be written where asked (missing folder, a folder in the way, no permission, disk
+    full); any previous file at that path is left as it was."""
 
 
 class CacheError(NluLiteError, OSError):
