@@ -60,9 +60,10 @@ def collect(**facts: object) -> dict:
             ``resolved_revision``), ``source_kind`` (``folder``/``packaged``/``hf_cache``/``hub``), ``family``,
             ``runtime``, ``device``, ``precision``, ``window`` (effective wordpieces per sequence),
             ``do_lower_case``, ``sentence_splitter``, ``column`` (the vector column's name), ``dim`` (floats
-            per vector) and ``settings`` (every effective predict setting, ``dataclasses.asdict(settings)``);
-            more facts are kept as given (e.g. ``requested_revision``). Values must be JSON values
-            (``str(device)``, not a device).
+            per output vector: the hidden size, times the layers concatenated, doubled by
+            ``subword_pooling="first_last"``) and ``settings`` (every effective predict setting,
+            ``dataclasses.asdict(settings)``); more facts are kept as given (e.g. ``requested_revision``).
+            Values must be JSON values (``str(device)``, not a device).
 
     Returns:
         ``{"format": FORMAT, **facts, "versions": {nlu_lite, python, torch, transformers, tokenizers, spacy,
@@ -224,12 +225,15 @@ def _vector_array(pa, cells: list, name: str, dim: object):
     return pa.FixedSizeListArray.from_arrays(pa.array(flat), dim, mask=mask)
 
 
-def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None = None) -> None:
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None = None,
+                  dim: int | None = None) -> None:
     """Write a predict() DataFrame to Parquet with its provenance in the file's key-value metadata.
 
     The vector column (``column``, or the one ending in ``_embeddings``) becomes a fixed-size list of float32
-    (null for rows without a vector); the index and the other columns keep their pandas types. A frame without
-    provenance is written without it. ``read_parquet`` restores the frame, index and ``attrs``.
+    (float64 if the vectors are; null for rows without a vector); its length is the vectors' own, else ``dim``,
+    else the record's ``dim`` (a frame whose rows are all empty). The index and the other columns keep their
+    pandas types. A frame without provenance is written without it. ``read_parquet`` restores the frame, index
+    and ``attrs``.
     """
     pa, pq = _pyarrow()
     from .exports import embedding_column
@@ -237,7 +241,8 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None 
     name = embedding_column(df, column)
     record = df.attrs.get(ATTRS_KEY)
     record = record if isinstance(record, Mapping) else None
-    vectors = _vector_array(pa, df[name].tolist(), name, record.get("dim") if record else None)
+    fallback = dim if dim is not None else (record.get("dim") if record else None)
+    vectors = _vector_array(pa, df[name].tolist(), name, fallback)
     table = pa.Table.from_pandas(df.drop(columns=[name]), preserve_index=None)
     table = table.add_column(df.columns.get_loc(name), pa.field(name, vectors.type, nullable=True), vectors)
     meta = dict(table.schema.metadata or {})

@@ -169,6 +169,15 @@ def test_provenance_parquet_after_reset_index_as_the_cli_writes(tiny_cased, tmp_
     assert list(back.columns)[0] == "note_id" and provenance.provenance(back)["model"] == "en.embed.tiny"
 
 
+def test_provenance_reads_parquet_files_the_cli_writes(tiny_cased, tmp_path):
+    from nlu_lite import outputs
+
+    frame = predicted(tiny_cased, "sentence")
+    outputs.write_output(frame, tmp_path / "cli.parquet", tiny_cased.column_name, 32)
+    back = provenance.read_parquet(tmp_path / "cli.parquet")
+    assert_same_frame(back, frame.reset_index(), tiny_cased.column_name)
+
+
 def test_provenance_parquet_without_record_and_with_float64(tmp_path):
     vectors = [np.array([0.1, 0.2]), None, np.array([1e-300, 3.0])]
     frame = pd.DataFrame({"text": ["a", "b", "c"], "x_embeddings": vectors})
@@ -196,6 +205,15 @@ def test_provenance_parquet_frames_without_any_vector(tmp_path, rows, with_recor
     kind = pq.read_schema(tmp_path / "e.parquet").field("x_embeddings").type
     assert kind == (pa.list_(pa.float32(), 32) if with_record else pa.list_(pa.float32()))  # dim from the record
     assert ("nlu_lite" in back.attrs) == with_record
+
+
+@pytest.mark.parametrize("vectors,dim,width", [([None], 7, 7), ([np.zeros(3, np.float32), None], 7, 3)])
+def test_provenance_parquet_dim_only_when_no_vector_says(tmp_path, vectors, dim, width):
+    import pyarrow.parquet as pq
+
+    frame = provenance.attach(pd.DataFrame({"x_embeddings": vectors}), provenance.collect(**facts()))  # dim 32
+    provenance.write_parquet(frame, tmp_path / "d.parquet", dim=dim)
+    assert pq.read_schema(tmp_path / "d.parquet").field("x_embeddings").type.list_size == width
 
 
 def test_provenance_parquet_rejects_mixed_lengths(tmp_path):
