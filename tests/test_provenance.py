@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -268,3 +269,33 @@ def test_provenance_revision_of_a_folder_follows_its_content(tiny_cased_dir, tmp
     data[-1] ^= 1  # one bit of one weight
     weights.write_bytes(bytes(data))
     assert provenance.resolved_revision(copy) != first
+
+
+@pytest.mark.slow
+def test_provenance_spark_metadata_survives_map_in_pandas_and_spark_parquet(tmp_path):
+    pyspark = pytest.importorskip("pyspark", reason="pip install 'nlu-lite[spark]' (in the [test] extra)")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("Spark needs Java (17 or 21) on PATH or JAVA_HOME")
+    from pyspark.sql import types as T
+
+    os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    spark = (pyspark.sql.SparkSession.builder.master("local[1]").appName("nlu_lite-provenance")
+             .config("spark.ui.enabled", "false").config("spark.driver.bindAddress", "127.0.0.1")
+             .config("spark.driver.host", "127.0.0.1").getOrCreate())
+    try:
+        record = provenance.collect(**facts())
+        schema = T.StructType([T.StructField("id", T.LongType()),
+                               T.StructField("v", T.ArrayType(T.FloatType()), True,
+                                             metadata=provenance.spark_metadata(record))])
+
+        def vectors(batches):
+            for batch in batches:
+                yield pd.DataFrame({"id": batch["id"], "v": [[1.0, 2.0]] * len(batch)})
+
+        out = spark.createDataFrame([(1, "a"), (2, "b")], "id long, text string").mapInPandas(vectors, schema=schema)
+        assert provenance.provenance(out) == record  # the schema given to mapInPandas keeps its metadata
+        assert provenance.provenance(out.select("v").filter("size(v) > 0")) == record
+        out.write.parquet(str(tmp_path / "spark.parquet"))
+        assert provenance.provenance(spark.read.parquet(str(tmp_path / "spark.parquet"))) == record
+    finally:
+        spark.stop()
