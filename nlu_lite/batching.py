@@ -76,6 +76,16 @@ def tokenize_units(tokenizer, texts: list[str], unit_doc: np.ndarray, unit_begin
                       prompt_pieces=alone)
 
 
+def select_units(wp: Wordpieces, units: np.ndarray) -> Wordpieces:
+    """The wordpieces of some units (ascending positions), renumbered from 0 (the units a cache lacks)."""
+    counts = np.diff(wp.unit_start)[units]
+    unit_start = np.zeros(len(units) + 1, dtype=np.int64)
+    np.cumsum(counts, out=unit_start[1:])
+    take = np.repeat(wp.unit_start[units] - unit_start[:-1], counts) + np.arange(int(unit_start[-1]))
+    return Wordpieces(ids=wp.ids[take], begin=wp.begin[take], end=wp.end[take], unit_start=unit_start,
+                      prompt=None if wp.prompt is None else wp.prompt[take], prompt_pieces=wp.prompt_pieces)
+
+
 def plan_windows(unit_start: np.ndarray, max_content: int, specials: int = 2) -> Windows:
     """Split every unit into windows of at most ``max_content`` wordpieces, overlapping by half.
 

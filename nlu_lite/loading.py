@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import hf_model, model_catalog, sources
+from .cache import VectorCache
 from .model_catalog import CatalogEntry
 from .pipeline import Pipeline
 from .spec import BUNDLE_FILE, Spec
@@ -61,7 +62,8 @@ def _is_folder_name(name: str) -> bool:
 
 def load(name: str | None = None, *, path: str | os.PathLike | None = None, revision: str | None = None,
          runtime: str | None = None, device: str = "auto", precision: str | None = None, threads: int | None = None,
-         sentence_splitter: str | None = None, **settings: object) -> Pipeline:
+         sentence_splitter: str | None = None, cache: str | os.PathLike | VectorCache | None = None,
+         **settings: object) -> Pipeline:
     """Load an embedding pipeline by catalog name, alias or local folder.
 
     Args:
@@ -77,6 +79,8 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
             ``"fp16"`` (CUDA). A bundle restores the precision it was saved with.
         threads: CPU threads of the runtime (process-wide for torch); default: the runtime's own choice.
         sentence_splitter: ``"clinical"`` (default; rules for clinical layout) or ``"sentencizer"`` (spaCy's).
+        cache: a vector cache file (SQLite; see ``nlu_lite.cache``) or a ``VectorCache``: re-runs read the vectors
+            of units they have seen and encode only new or changed ones, with identical results.
         **settings: defaults for ``predict`` (see ``Pipeline.predict``), e.g. ``subword_pooling="mean"``.
 
     Model files are looked for in: ``path``; a packaged model; the Hugging Face cache; the hub (unless
@@ -116,4 +120,7 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
                 settings={**base.get("settings", {}), **settings},
                 revision=_snapshot_commit(source.folder) or base.get("revision"))
     with _quiet_tqdm_import():
-        return Pipeline.from_spec(spec)
+        pipe = Pipeline.from_spec(spec)
+    if cache is not None:
+        pipe.cache = cache if isinstance(cache, VectorCache) else VectorCache(cache)
+    return pipe

@@ -21,7 +21,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import batching, documents, encoding, frames, levels, pooling, runtime, segmentation, spark, st_config
+from . import (
+    batching,
+    documents,
+    encoding,
+    frames,
+    levels,
+    pooling,
+    provenance,
+    runtime,
+    segmentation,
+    spark,
+    st_config,
+)
+from . import cache as vector_cache
 from . import spans as span_input
 from .about import __version__
 from .encoder import Encoder
@@ -59,7 +72,8 @@ class Pipeline:
     """A loaded model with its text processing; call ``predict`` to get embeddings as a DataFrame."""
 
     def __init__(self, entry: CatalogEntry, source: ModelSource, encoder: Encoder, sentence_splitter: str,
-                 settings: Settings, device: str = "auto", commit: str | None = None) -> None:
+                 settings: Settings, device: str = "auto", commit: str | None = None,
+                 cache: str | os.PathLike | vector_cache.VectorCache | None = None) -> None:
         if sentence_splitter not in SENTENCE_SPLITTERS:
             raise InvalidOptionError("E028", f"sentence_splitter={sentence_splitter!r} is not one of "
                                      f"{list(SENTENCE_SPLITTERS)}.")
@@ -71,6 +85,9 @@ class Pipeline:
         self._device_asked = device
         self.commit = commit
         """The commit of the weights (a Hugging Face snapshot's hash) where known, else None."""
+        self.cache = cache if cache is None or isinstance(cache, vector_cache.VectorCache) else \
+            vector_cache.VectorCache(cache)
+        """The vector cache (``nlu_lite.cache.VectorCache``) that predictions read and fill, or None."""
         self._nlp = segmentation.build_nlp(sentence_splitter)
         self._tokenize_lock = threading.Lock()
         self.last_stats: Counter = Counter()
@@ -89,7 +106,7 @@ class Pipeline:
         defaults = Settings(output_level=entry.default_level, normalize=entry.normalize, pooling=entry.pooling).updated(
             "load()", **spec.settings)
         return cls(entry, ModelSource(Path(spec.model_path), spec.source_kind), encoder, spec.sentence_splitter,
-                   defaults, spec.device, spec.revision)
+                   defaults, spec.device, spec.revision, spec.cache)
 
     def spec(self) -> Spec:
         """What another process needs to rebuild this pipeline from local files (bundles, Spark executors)."""
@@ -97,7 +114,8 @@ class Pipeline:
         return Spec(entry=self.entry.to_dict(), model_path=str(self.source.folder), source_kind=self.source.kind,
                     runtime=rt.name, precision=rt.precision, device=self._device_asked, threads=rt.threads,
                     sentence_splitter=self.sentence_splitter, settings=asdict(self.settings),
-                    revision=self.commit, nlu_lite_version=__version__)
+                    revision=self.commit, cache=None if self.cache is None else str(self.cache.path),
+                    nlu_lite_version=__version__)
 
     def __repr__(self) -> str:
         rt = self.encoder.runtime
@@ -173,7 +191,7 @@ class Pipeline:
                 shutil.copy2(item, target / item.name)
             for sub in sorted(p for p in source.iterdir() if p.is_dir() and (p / "config.json").is_file()):
                 shutil.copytree(sub, target / sub.name)  # sentence-transformers modules (1_Pooling/ ...)
-            spec = Spec(**{**asdict(self.spec()), "model_path": ".", "source_kind": "bundle"})
+            spec = Spec(**{**asdict(self.spec()), "model_path": ".", "source_kind": "bundle", "cache": None})
             (target / BUNDLE_FILE).write_text(spec.to_json(), encoding="utf-8")
         except OSError as e:
             raise InvalidOptionError("E413", f"Could not write the bundle to '{target}': {e.strerror or e}. Pass a "
@@ -245,6 +263,8 @@ class Pipeline:
             options["output_level"] = output_level or "span"
         settings = self.settings.updated("predict()", **options)
         request = None if spans is None else span_input.request(spans, None)
+        record = self.provenance(settings)
+        fingerprint = vector_cache.fingerprint(record) if self.cache is not None else ""
         if isinstance(request, span_input.TableSpans):
             known = _row_ids(data)
             if known is not None:
@@ -255,7 +275,8 @@ class Pipeline:
         with runtime.progress_bar(total=total, desc=f"nlu_lite {settings.output_level}",
                                   enabled=settings.progress) as bar:
             for docs in documents.chunks(data, text_column, settings.chunk_size):
-                frame, missing = self._predict_chunk(docs, settings, request)
+                frame, missing = self._predict_chunk(docs, settings, request, fingerprint)
+                provenance.attach(frame, record)
                 no_wordpiece += missing
                 bar.update(len(docs.texts))
                 runtime.return_freed_memory()
@@ -268,8 +289,26 @@ class Pipeline:
                 "(e.g. whitespace, control or zero-width characters); their vectors are NaN. Filter them with "
                 "df[df[col].map(np.isfinite).map(np.all)] or clean the text.", NoWordpieceWarning, stacklevel=3)
 
-    def _predict_chunk(self, docs: documents.Documents, s: Settings,
-                       request: span_input.SpanRequest | None = None) -> tuple[pd.DataFrame, int]:
+    def provenance(self, settings: Settings | None = None) -> dict:
+        """How this pipeline makes vectors, as every result records it (``nlu_lite.provenance(df)``).
+
+        Model name, hub id, resolved revision (the commit, or a hash of the model files), source, family, runtime,
+        device, precision, window, casing, splitter, vector column and width, every effective setting, and the
+        versions of nlu_lite, torch, transformers, tokenizers and spaCy.
+        """
+        s, rt = settings or self.settings, self.encoder.runtime
+        layers = 1 if isinstance(s.layers, int) or s.layer_combine == "mean" else len(s.layers)
+        width = self.encoder.dim * layers * (2 if s.output_level == "token" and s.subword_pooling == "first_last"
+                                             else 1)
+        return provenance.collect(
+            model=self.entry.name, hub_id=self.entry.hf_id, requested_revision=self.entry.revision,
+            revision=self.commit or provenance.resolved_revision(self.source.folder), source_kind=self.source.kind,
+            family=self.encoder.family, runtime=rt.name, device=str(rt.device), precision=rt.precision,
+            window=self._window_size(s), do_lower_case=self.entry.do_lower_case,
+            sentence_splitter=self.sentence_splitter, column=self.column_name, dim=width, settings=asdict(s))
+
+    def _predict_chunk(self, docs: documents.Documents, s: Settings, request: span_input.SpanRequest | None = None,
+                       fingerprint: str = "") -> tuple[pd.DataFrame, int]:
         """One chunk through every stage; returns its DataFrame and the count of rows without wordpieces."""
         stats = self.last_stats
         present = np.asarray([k for k, t in enumerate(docs.texts) if t is not None], dtype=np.int64)
@@ -282,15 +321,40 @@ class Pipeline:
             wp = batching.tokenize_units(self.encoder.tokenizer, texts, units.doc, units.begin, units.end,
                                          prompt=self._prompt(s))
         with runtime.timed(stats, "forward_s"):
-            encoded = encoding.encode(self.encoder, wp, window=self._window_size(s), target=level.target(s),
-                                      batch_tokens=s.batch_tokens, max_batch_size=s.max_batch_size, stats=stats,
-                                      layers=self._layers(s), layer_combine=s.layer_combine,
-                                      include_prompt=self.entry.include_prompt)
+            encoded = self._encode(wp, units, texts, s, level.target(s), fingerprint)
         with runtime.timed(stats, "pool_s"):
             rows = level.rows(texts, seg, units, wp, encoded, s)
         with runtime.timed(stats, "dataframe_s"):
             frame = frames.assemble(docs, level, self.column_name, present, texts, rows, s.positions)
         return frame, rows.no_wordpiece
+
+    def _encode(self, wp: batching.Wordpieces, units: levels.Units, texts: list[str], s: Settings, target: str,
+                fingerprint: str) -> np.ndarray:
+        """The encoder's output for every unit; with a cache, units it holds are read and only the rest encoded.
+
+        Cached values are per unit: its wordpiece vectors (``target="wordpieces"``) or its pooled vector (before
+        normalisation). With an empty cache the same units are encoded in the same batches as without one.
+        """
+        def run(pieces: batching.Wordpieces) -> np.ndarray:
+            return encoding.encode(self.encoder, pieces, window=self._window_size(s), target=target,
+                                   batch_tokens=s.batch_tokens, max_batch_size=s.max_batch_size,
+                                   stats=self.last_stats, layers=self._layers(s), layer_combine=s.layer_combine,
+                                   include_prompt=self.entry.include_prompt)
+
+        if self.cache is None:
+            return run(wp)
+
+        def compute(missing: np.ndarray) -> list[np.ndarray]:
+            sub = wp if len(missing) == len(units.doc) else batching.select_units(wp, missing)
+            out = run(sub)
+            return np.split(out, sub.unit_start[1:-1]) if target == "wordpieces" else list(out)
+
+        keys = [vector_cache.key(texts[d][b:e], fingerprint)
+                for d, b, e in zip(units.doc.tolist(), units.begin.tolist(), units.end.tolist())]
+        blocks = vector_cache.get_or_compute(self.cache, keys, compute)
+        if not blocks:
+            return run(wp)
+        return np.concatenate(blocks) if target == "wordpieces" else np.stack(blocks)
 
     def _prompt(self, s: Settings) -> str:
         """The prompt text of a call: ``prompt``, else the model's prompt ``prompt_name``, else its default."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from . import levels
+from . import levels, provenance
 from .errors import InvalidInputError
 from .frames import output_columns
 from .spec import Spec
@@ -52,15 +52,17 @@ def predict_partition(batches: Iterator[pd.DataFrame], pipeline_class: type[Pipe
         yield pipe.predict(batch, text_column=text_column, id_column=id_column, **options).reset_index()
 
 
-def _output_schema(sdf, pipe: Pipeline, level: str, positions: bool, text_column: str, id_column: str):
+def _output_schema(sdf, pipe: Pipeline, settings, text_column: str, id_column: str):
     """The Spark schema of the output, from the same column list as the pandas frames (``frames.output_columns``)."""
     from pyspark.sql import types as T
 
     kinds = {"string": T.StringType(), "int64": T.LongType(),
              "vector": T.ArrayType(T.FloatType(), containsNull=True)}
     fields = [T.StructField(id_column, sdf.schema[id_column].dataType, True)]
-    fields += [T.StructField(name, kinds[kind], True)
-               for name, kind in output_columns(levels.get(level), positions, pipe.column_name)]
+    record = pipe.provenance(settings)
+    fields += [T.StructField(name, kinds[kind], True, provenance.spark_metadata(record) if kind == "vector" else None)
+               for name, kind in output_columns(levels.get(settings.output_level), settings.positions,
+                                                pipe.column_name)]
     taken = {f.name for f in fields}
     extras = [f for f in sdf.schema.fields if f.name not in {text_column, id_column}]
     clash = sorted(f.name for f in extras if f.name in taken)
@@ -95,7 +97,7 @@ def predict_spark(pipe: Pipeline, sdf: pyspark.sql.DataFrame, output_level: str 
         sdf = sdf.withColumn(id_column, F.monotonically_increasing_id())
     elif id_column not in sdf.columns:
         raise InvalidInputError("E062", f"id_column={id_column!r} is not a column; columns are {sdf.columns}.")
-    schema = _output_schema(sdf, pipe, settings.output_level, settings.positions, text_column, id_column)
+    schema = _output_schema(sdf, pipe, settings, text_column, id_column)
     spec = pipe.spec().to_json()
     pipeline_class = type(pipe)  # pickled by reference: executors import it, this module does not
     per_call = {**asdict(settings), "progress": False}  # every effective option; no bars on executors

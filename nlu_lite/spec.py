@@ -31,6 +31,7 @@ class Spec:
     sentence_splitter: str = "clinical"
     settings: dict = field(default_factory=dict)
     revision: str | None = None  # resolved commit of the weights where known
+    cache: str | None = None  # path of the vector cache (nlu_lite.cache.VectorCache), shared by every process
     nlu_lite_version: str = ""
 
     def to_json(self) -> str:

@@ -1,0 +1,54 @@
+"""The vector cache inside predict(): hits are bit-identical, misses happen where vectors would differ."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nlu_lite
+
+NOTES = ["Patient denies chest pain. BP 120/80, HR 72.", "Takes aspirin daily. No fever.", None,
+         "Chest pain. Takes aspirin daily."]
+
+
+def bits(frame, pipe):
+    return [None if v is None else v.view(np.uint32).tobytes() for v in frame[pipe.column_name]]
+
+
+@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+def test_cache_wiring_cold_equals_uncached_and_warm_equals_cold(tiny_cased_dir, tmp_path, level):
+    plain = nlu_lite.load(path=tiny_cased_dir)
+    cached = nlu_lite.load(path=tiny_cased_dir, cache=tmp_path / "v.sqlite")
+    reference = plain.predict(NOTES, output_level=level)
+    cold = cached.predict(NOTES, output_level=level)
+    assert bits(cold, cached) == bits(reference, plain)
+    forward = cached.encoder.runtime.forward
+    calls = []
+    cached.encoder.runtime.forward = lambda *a: calls.append(1) or forward(*a)
+    warm = cached.predict(NOTES, output_level=level)
+    assert calls == [] and bits(warm, cached) == bits(cold, cached)  # nothing encoded again
+    assert warm.drop(columns=[cached.column_name]).equals(cold.drop(columns=[cached.column_name]))
+
+
+def test_cache_wiring_changed_text_or_setting_misses(tiny_cased_dir, tmp_path):
+    pipe = nlu_lite.load(path=tiny_cased_dir, cache=tmp_path / "v.sqlite")
+    pipe.predict(NOTES, output_level="sentence")
+    stored = pipe.cache.info()["entries"]
+    pipe.predict(NOTES, output_level="sentence", pooling="max")  # another pooling: new vectors, not stale ones
+    assert pipe.cache.info()["entries"] > stored
+    before = pipe.cache.stats["hits"]
+    df = pipe.predict(["Patient denies chest pain. A new sentence."], output_level="sentence")
+    assert pipe.cache.stats["hits"] == before + 1  # the unchanged sentence is read, the new one encoded
+    fresh = nlu_lite.load(path=tiny_cased_dir).predict(["Patient denies chest pain. A new sentence."],
+                                                        output_level="sentence")
+    np.testing.assert_allclose(np.stack(df[pipe.column_name]), np.stack(fresh[pipe.column_name]), atol=1e-6)
+
+
+def test_cache_wiring_every_result_carries_provenance(tiny_cased_dir, tmp_path):
+    pipe = nlu_lite.load(path=tiny_cased_dir)
+    for level in ("token", "sentence", "document"):
+        record = nlu_lite.provenance(pipe.predict(NOTES, output_level=level, chunk_size=2))
+        assert record["settings"]["output_level"] == level and record["family"] == "bert"
+        assert record["runtime"] == "torch" and record["dim"] == 32 and record["revision"].startswith("sha256:")
+    spans = pipe.predict(NOTES, spans=nlu_lite.terms(["aspirin"]))
+    assert nlu_lite.provenance(spans)["settings"]["output_level"] == "span"
