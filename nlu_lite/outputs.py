@@ -103,19 +103,11 @@ def _write_csv(frame: pd.DataFrame, target: Path, column: str, dim: int) -> None
 
 
 def _write_parquet(frame: pd.DataFrame, target: Path, column: str, dim: int) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """Parquet with the vector column where the API has it and the provenance record in the file's metadata."""
+    from .provenance import write_parquet
 
-    dim = next((len(v) for v in frame[column] if v is not None), dim)  # layers concatenated: wider than the model
-    empty = [v is None for v in frame[column]]
-    values = [np.zeros(dim, np.float32) if v is None else np.asarray(v, np.float32) for v in frame[column]]
-    flat = np.concatenate(values) if values else np.zeros(0, np.float32)
-    vectors = pa.FixedSizeListArray.from_arrays(pa.array(flat), dim, mask=pa.array(empty, pa.bool_()))
     check_parquet_columns(frame, exclude=column)
-    table = pa.Table.from_pandas(frame.drop(columns=[column]), preserve_index=False)
-    # the vector column where the API has it: extras after it
-    table = table.add_column(list(frame.columns).index(column), column, vectors)
-    pq.write_table(table, target)
+    write_parquet(frame, target, column, dim)
 
 
 _WRITERS: dict[str, Callable[[pd.DataFrame, Path, str, int], None]] = {
