@@ -18,7 +18,9 @@ from .about import __version__
 from .model_catalog import catalog, search
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported on first access
-    from .exports import to_numpy
+    from .cosine import NullVectorWarning, nearest, similarity
+    from .estimator import EmbeddingTransformer
+    from .exports import aggregate, embed, to_numpy, to_wide
     from .loading import load
     from .pipeline import NoWordpieceWarning, Pipeline
     from .plots import plot_embeddings, plot_similarity
@@ -29,12 +31,20 @@ _LAZY = {
     "Pipeline": "pipeline",
     "NoWordpieceWarning": "pipeline",
     "to_numpy": "exports",
+    "to_wide": "exports",
+    "aggregate": "exports",
+    "embed": "exports",
+    "similarity": "cosine",
+    "nearest": "cosine",
+    "NullVectorWarning": "cosine",
+    "EmbeddingTransformer": "estimator",
     "plot_embeddings": "plots",
     "plot_similarity": "plots",
 }
 
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
-           "plot_embeddings", "plot_similarity"]
+           "plot_embeddings", "plot_similarity", "to_wide", "aggregate", "embed", "similarity", "nearest",
+           "NullVectorWarning", "EmbeddingTransformer"]
 
 
 def __getattr__(name: str) -> object:

@@ -116,7 +116,9 @@ def test_loading_cuda_matches_cpu(tiny_cased_dir, precision):
 
 def test_public_api_is_small():
     assert set(nlu_lite.__all__) == {"__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning",
-                                     "errors", "to_numpy", "plot_embeddings", "plot_similarity"}
+                                     "errors", "to_numpy", "plot_embeddings", "plot_similarity", "to_wide",
+                                     "aggregate", "embed", "similarity", "nearest", "NullVectorWarning",
+                                     "EmbeddingTransformer"}
     for error in ("UnknownModelError", "ModelNotAvailableError", "ModelLoadError", "InvalidOptionError",
                   "InvalidInputError", "CatalogError"):
         assert issubclass(getattr(nlu_lite.errors, error), nlu_lite.errors.NluLiteError)
