@@ -62,13 +62,14 @@ def test_cosine_nearest_matches_brute_force_on_unnormalised_vectors_with_null_ro
 @pytest.mark.parametrize("block_bytes", [4096, sim.BLOCK_BYTES])
 def test_cosine_nearest_ties_rank_the_earlier_corpus_row_first(block_bytes):
     rng = np.random.default_rng(0)
-    base = rng.integers(-3, 4, size=(50, 8)).astype(np.float32)  # small integers: dot products are exact
-    corpus = np.concatenate([base, base * 2.0, base * 0.5, base])  # equal cosines, unequal norms, other blocks
+    base = rng.integers(-3, 4, size=(600, 16)).astype(np.float32)  # small integers: dot products are exact
+    # equal cosines at unequal norms; with 4096-byte blocks (1,024 corpus rows) the copies lie in other blocks
+    corpus = np.concatenate([base, base * 2.0, base * 0.5, base])
     queries = base[[4, 17]]
     hits = nlu_lite.nearest(queries, corpus, k=6, block_bytes=block_bytes)
     want_positions, _ = brute_force(queries, corpus, 6)
     assert [list(g["corpus_row"]) for _, g in hits.groupby("query_row")] == want_positions
-    assert list(hits["corpus_row"][:4]) == [4, 54, 104, 154]  # the four copies of query 0, in corpus order
+    assert list(hits["corpus_row"][:4]) == [4, 604, 1204, 1804]  # the four copies of query 0, in corpus order
     assert np.allclose(hits["score"][:4], 1.0, atol=1e-6)
 
 
