@@ -94,6 +94,19 @@ def _grouping_keys(frame: pd.DataFrame, by: str | list[str]) -> list[str]:
     return keys
 
 
+def _group_sums(vectors: np.ndarray, codes: np.ndarray, n_groups: int, rows_per_block: int = 65536) -> np.ndarray:
+    """Float64 sum of the rows of each group ``0 .. n_groups-1`` (rows coded ``-1`` left out), in sorted blocks."""
+    sums = np.zeros((n_groups, vectors.shape[1]), dtype=np.float64)
+    order = np.argsort(codes, kind="stable")
+    order = order[codes[order] >= 0]
+    for start in range(0, len(order), rows_per_block):
+        rows = order[start:start + rows_per_block]
+        group = codes[rows]
+        first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        sums[group[first]] += np.add.reduceat(vectors[rows].astype(np.float64), first, axis=0)  # groups unique here
+    return sums
+
+
 def aggregate(frame: pd.DataFrame, by: str | list[str], column: str | None = None) -> pd.DataFrame:
     """Mean vector per group of rows: e.g. one vector per note from its sentences, or per specialty.
 
@@ -117,8 +130,7 @@ def aggregate(frame: pd.DataFrame, by: str | list[str], column: str | None = Non
     codes = grouped.ngroup().to_numpy()
     groups = grouped.size().index
     n_groups = len(groups)
-    sums = np.zeros((n_groups, vectors.shape[1]), dtype=np.float64)
-    np.add.at(sums, codes[usable], vectors[usable])
+    sums = _group_sums(vectors, np.where(usable, codes, -1), n_groups)
     n_vectors = np.bincount(codes[usable], minlength=n_groups)
     n_null = np.bincount(codes[~usable], minlength=n_groups)
     means = (sums / np.maximum(n_vectors, 1)[:, None]).astype(np.float32)

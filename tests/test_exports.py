@@ -121,3 +121,17 @@ def test_exports_to_wide_one_float_column_per_dimension(tiny_cased, sentences):
 def test_exports_bad_arguments_raise_with_code(tiny_cased, sentences, call, error, code):
     with pytest.raises(error, match=rf"\[{code}\]"):
         call(tiny_cased, sentences)
+
+
+@pytest.mark.parametrize("rows_per_block", [1, 4, 65536])
+def test_exports_group_sums_across_blocks_equal_a_loop(rows_per_block):
+    from nlu_lite.exports import _group_sums
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((50, 3)).astype(np.float32)
+    codes = rng.integers(-1, 6, size=50)  # -1: left out
+    want = np.zeros((7, 3))
+    for code, vector in zip(codes, vectors):
+        if code >= 0:
+            want[code] += vector
+    np.testing.assert_allclose(_group_sums(vectors, codes, 7, rows_per_block), want, atol=1e-12)
