@@ -104,12 +104,12 @@ def _unit_rows(vectors: np.ndarray, usable: np.ndarray, norms: np.ndarray) -> np
 
 def _report_skipped(where: str, sides: list[tuple[str, np.ndarray]]) -> dict[str, int]:
     """One warning naming how many rows of each side had no usable vector; returns the counts."""
-    counts = {role: int((~usable).sum()) for role, usable in sides}
+    counts = {role: int((~usable).sum()) for role, usable in sides}  # role: "query rows", "rows of a" ...
     parts = []
     for role, usable in sides:
         if counts[role]:
             first = np.flatnonzero(~usable)[:5].tolist()
-            parts.append(f"{counts[role]} of {len(usable)} {role} rows (positions {first}"
+            parts.append(f"{counts[role]} of {len(usable)} {role} (positions {first}"
                          f"{' ...' if counts[role] > 5 else ''})")
     if parts:
         warnings.warn(
@@ -160,7 +160,7 @@ def similarity(a: object, b: object | None = None, *, pipe: Pipeline | None = No
     usable_a = _usable(norms_a)
     norms_b = norms_a if b is None else _row_norms(right.vectors, 65536)
     usable_b = usable_a if b is None else _usable(norms_b)
-    _report_skipped("similarity()", [("a", usable_a)] + ([("b", usable_b)] if b is not None else []))
+    _report_skipped("similarity()", [("rows of a", usable_a)] + ([("rows of b", usable_b)] if b is not None else []))
     unit_a = _unit_rows(left.vectors, usable_a, norms_a)
     unit_b = unit_a if b is None else _unit_rows(right.vectors, usable_b, norms_b)
     matrix = np.clip(unit_a @ unit_b.T, -1.0, 1.0)
@@ -268,7 +268,7 @@ def nearest(queries: object, corpus: object, k: int = 5, *, pipe: Pipeline | Non
     query_norms = _row_norms(query_side.vectors, rows_per_block)
     corpus_norms = _row_norms(corpus_side.vectors, rows_per_block)
     query_ok = _usable(query_norms)
-    skipped = _report_skipped("nearest()", [("query", query_ok), ("corpus", _usable(corpus_norms))])
+    counts = _report_skipped("nearest()", [("query rows", query_ok), ("corpus rows", _usable(corpus_norms))])
     query_rows = np.flatnonzero(query_ok)
     if query_side.vectors.shape[1] == 0 or corpus_side.vectors.shape[1] == 0:
         scores, positions = np.empty((0, int(k)), np.float32), np.empty((0, int(k)), np.int64)
@@ -288,5 +288,5 @@ def nearest(queries: object, corpus: object, k: int = 5, *, pipe: Pipeline | Non
     out["score"] = scores[hit_query, hit_rank]
     out["rank"] = hit_rank.astype(np.int64) + 1
     result = pd.DataFrame(out)
-    result.attrs["skipped"] = skipped
+    result.attrs["skipped"] = {"query": counts["query rows"], "corpus": counts["corpus rows"]}
     return result

@@ -117,7 +117,7 @@ def test_cosine_matrix_is_cosine_whether_or_not_normalised(tiny_cased):
     from sklearn.metrics.pairwise import cosine_similarity
 
     sentences = tiny_cased.predict(NOTES, output_level="sentence")
-    with pytest.warns(nlu_lite.NullVectorWarning, match=r"similarity\(\): 2 of 7 a rows"):
+    with pytest.warns(nlu_lite.NullVectorWarning, match=r"similarity\(\): 2 of 7 rows of a"):
         matrix = nlu_lite.similarity(sentences)
     kept = sentences[sentences[tiny_cased.column_name].notna()]
     vectors = nlu_lite.to_numpy(kept)
