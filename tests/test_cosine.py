@@ -156,3 +156,16 @@ def test_cosine_nearest_working_memory_is_bounded_by_the_block():
 def test_cosine_bad_arguments_raise_with_code(tiny_cased, call, error, code):
     with pytest.raises(error, match=rf"\[{code}\]"):
         call(tiny_cased)
+
+
+def test_cosine_search_on_arrays_imports_no_torch():
+    import json
+    import subprocess
+    import sys
+
+    probe = ("import json, sys, numpy as np, nlu_lite\n"
+             "nlu_lite.nearest(np.eye(3), np.eye(3), k=1); nlu_lite.similarity(np.eye(2)); nlu_lite.aggregate\n"
+             "nlu_lite.EmbeddingTransformer\n"
+             "print(json.dumps(sorted(m for m in ('torch', 'transformers', 'spacy') if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(out.stdout.splitlines()[-1]) == []
