@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .pipeline import Pipeline
 
 TEXT_COLUMNS = ("token", "sentence", "span", "document")
-ROW_ID_COLUMNS = ("sentence_id",)  # with the index, these identify a row of a token or sentence frame
+ROW_ID_COLUMNS = ("sentence_id", "begin", "end")  # with the index, these identify a row of any level
 BLOCK_BYTES = 64 * 2**20
 
 
@@ -248,11 +248,12 @@ def nearest(queries: object, corpus: object, k: int = 5, *, pipe: Pipeline | Non
 
     Returns:
         One row per (query, neighbour), ordered by query then ``rank`` (1 = most similar; equal scores rank the
-        earlier corpus row first): ``query_row`` and ``corpus_row`` (0-based positions in the inputs), each side's
-        index and ``sentence_id`` as ``query_<name>`` / ``corpus_<name>`` (``query_origin_index``,
-        ``corpus_sentence_id`` ...), its text as ``query_<text column>`` / ``corpus_<text column>``, ``score``
-        (float32 cosine) and ``rank``. Join back with one merge, e.g. ``hits.merge(sentences,
-        left_on=["corpus_origin_index", "corpus_sentence_id"], right_on=["origin_index", "sentence_id"])``.
+        earlier corpus row first): ``query_row`` and ``corpus_row`` (0-based positions in the inputs), each
+        side's index, ``sentence_id``, ``begin`` and ``end`` (where present) as ``query_<name>`` /
+        ``corpus_<name>`` (``query_origin_index``, ``corpus_sentence_id`` ...), its text as
+        ``query_<text column>`` / ``corpus_<text column>``, ``score`` (float32 cosine) and ``rank``. Join back
+        with one merge, e.g. ``hits.merge(sentences, left_on=["corpus_origin_index", "corpus_sentence_id"],
+        right_on=["origin_index", "sentence_id"])``.
         Rows without a usable vector are left out (no output rows, never matched), reported in one
         ``NullVectorWarning`` and counted in ``result.attrs["skipped"]``.
     """

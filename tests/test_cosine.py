@@ -169,3 +169,14 @@ def test_cosine_search_on_arrays_imports_no_torch():
              "print(json.dumps(sorted(m for m in ('torch', 'transformers', 'spacy') if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     assert json.loads(out.stdout.splitlines()[-1]) == []
+
+
+def test_cosine_nearest_on_span_rows_keeps_span_offsets(tiny_cased):
+    texts = ["Patient denies chest pain.", "Fever and cough."]
+    spans = tiny_cased.predict(texts, spans=[[(15, 25)], [(0, 5), (10, 15)]], output_level="span")
+    hits = nlu_lite.nearest(["chest pain"], spans, k=3, pipe=tiny_cased)
+    assert {"corpus_span", "corpus_begin", "corpus_end", "corpus_sentence_id"} <= set(hits.columns)
+    for _, hit in hits.iterrows():
+        assert texts[hit["corpus_origin_index"]][hit["corpus_begin"]:hit["corpus_end"]] == hit["corpus_span"]
+    want, _ = brute_force(nlu_lite.embed(tiny_cased, ["chest pain"]), nlu_lite.to_numpy(spans), 3)
+    assert list(hits["corpus_row"]) == want[0]

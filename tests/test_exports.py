@@ -54,11 +54,11 @@ def _by_hand(frame: pd.DataFrame, keys: pd.Series, column: str) -> dict:
     return result
 
 
-@pytest.mark.parametrize("by", ["origin_index", "ward"])
+@pytest.mark.parametrize("by", ["note_id", "ward"])
 def test_exports_aggregate_means_by_group_skipping_null_rows(tiny_cased, sentences, by):
     col = tiny_cased.column_name
     means = nlu_lite.aggregate(sentences, by=by)
-    keys = sentences.index.to_series() if by == "origin_index" else sentences[by]
+    keys = sentences.index.to_series() if by == "note_id" else sentences[by]
     want = _by_hand(sentences, keys, col)
     assert means.index.name == by and list(means.columns) == [col, "n_vectors", "n_null"]
     assert len(means) == len(want)
@@ -74,17 +74,17 @@ def test_exports_aggregate_means_by_group_skipping_null_rows(tiny_cased, sentenc
 
 
 def test_exports_aggregate_joins_back_in_one_merge(tiny_cased, sentences):
-    per_note = nlu_lite.aggregate(sentences, by="origin_index")
+    per_note = nlu_lite.aggregate(sentences, by="note_id")  # the index: predict(..., id_column="note_id")
     assert list(per_note.index) == [7, 8, 9, 10]
     assert per_note.loc[8, tiny_cased.column_name] is None and per_note.loc[8, "n_null"] == 1
-    joined = NOTES.merge(per_note, left_on="note_id", right_index=True)
+    joined = NOTES.merge(per_note, on="note_id")
     assert list(joined["note_id"]) == [7, 8, 9, 10]
     per_ward = nlu_lite.aggregate(sentences, by=["ward"])
     back = NOTES.merge(per_ward, on="ward")  # the group key keeps its name: one merge
     assert sorted(back["note_id"]) == [7, 8, 9, 10]  # a null ward joins its null-key group
     assert dict(zip(back["note_id"], back["n_vectors"])) == {7: 5, 8: 0, 9: 5, 10: 1}
-    two_keys = nlu_lite.aggregate(sentences, by=["origin_index", "ward"])
-    assert two_keys.index.names == ["origin_index", "ward"] and len(two_keys) == 4
+    two_keys = nlu_lite.aggregate(sentences, by=["note_id", "ward"])
+    assert two_keys.index.names == ["note_id", "ward"] and len(two_keys) == 4
 
 
 def test_exports_aggregate_skips_nan_vectors_of_tokens(tiny_cased):
@@ -102,13 +102,13 @@ def test_exports_to_wide_one_float_column_per_dimension(tiny_cased, sentences):
     wide = nlu_lite.to_wide(sentences)
     names = [f"dim_{i}" for i in range(dim)]
     assert list(wide.columns) == [c for c in sentences.columns if c != col] + names
-    assert wide.index.equals(sentences.index) and wide.index.name == "origin_index"  # repeated labels kept
+    assert wide.index.equals(sentences.index) and wide.index.name == "note_id"  # repeated labels kept
     assert all(wide[n].dtype == np.float32 for n in names)
     np.testing.assert_array_equal(wide[names].to_numpy(), nlu_lite.to_numpy(sentences))
     assert wide.loc[8, names].isna().all()  # the empty note: a NaN row, not dropped
     only = nlu_lite.to_wide(sentences, vectors_only=True, prefix="v")
     assert list(only.columns) == [f"v{i}" for i in range(dim)] and len(only) == len(sentences)
-    joined = NOTES.merge(wide, left_on="note_id", right_index=True)
+    joined = NOTES.merge(wide, on="note_id")
     assert len(joined) == len(sentences)
 
 
