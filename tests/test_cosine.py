@@ -180,3 +180,14 @@ def test_cosine_nearest_on_span_rows_keeps_span_offsets(tiny_cased):
         assert texts[hit["corpus_origin_index"]][hit["corpus_begin"]:hit["corpus_end"]] == hit["corpus_span"]
     want, _ = brute_force(nlu_lite.embed(tiny_cased, ["chest pain"]), nlu_lite.to_numpy(spans), 3)
     assert list(hits["corpus_row"]) == want[0]
+
+
+def test_cosine_nearest_on_aggregate_result_uses_its_group_keys(tiny_cased):
+    sentences = tiny_cased.predict(pd.DataFrame({"text": NOTES, "ward": list("ABABA")}), output_level="sentence")
+    per_ward = nlu_lite.aggregate(sentences, by="ward")
+    hits = nlu_lite.nearest(["chest pain"], per_ward, k=5, pipe=tiny_cased)
+    assert list(hits.columns) == ["query_row", "query_origin_index", "query_document", "corpus_row", "corpus_ward",
+                                  "score", "rank"]
+    want, want_scores = brute_force(nlu_lite.embed(tiny_cased, ["chest pain"]), nlu_lite.to_numpy(per_ward), 5)
+    assert list(hits["corpus_ward"]) == [["A", "B"][j] for j in want[0]]
+    assert np.allclose(hits["score"], want_scores[0], atol=1e-5)
