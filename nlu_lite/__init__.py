@@ -19,7 +19,9 @@ from .about import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported on first access
     from . import provenance
-    from .exports import to_numpy
+    from .cosine import NullVectorWarning, nearest, similarity
+    from .estimator import EmbeddingTransformer
+    from .exports import aggregate, embed, to_numpy, to_wide
     from .loading import load
     from .model_catalog import catalog, search
     from .pipeline import NoWordpieceWarning, Pipeline
@@ -34,6 +36,13 @@ _LAZY = {
     "Pipeline": "pipeline",
     "NoWordpieceWarning": "pipeline",
     "to_numpy": "exports",
+    "to_wide": "exports",
+    "aggregate": "exports",
+    "embed": "exports",
+    "similarity": "cosine",
+    "nearest": "cosine",
+    "NullVectorWarning": "cosine",
+    "EmbeddingTransformer": "estimator",
     "plot_embeddings": "plots",
     "plot_similarity": "plots",
     "terms": "spans",
@@ -44,7 +53,8 @@ _LAZY = {
 _CALLABLE_MODULES = ("provenance",)
 
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
-           "plot_embeddings", "plot_similarity", "terms", "patterns", "provenance"]
+           "plot_embeddings", "plot_similarity", "terms", "patterns", "provenance", "to_wide", "aggregate", "embed",
+           "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer"]
 
 
 def __getattr__(name: str) -> object:
