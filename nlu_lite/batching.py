@@ -33,11 +33,12 @@ class Windows:
     stop: np.ndarray
     own_start: np.ndarray  # the wordpieces [own_start, own_stop) take their vectors from this window
     own_stop: np.ndarray
+    specials: int = 2  # special tokens the model's template adds around each window ([CLS] ... [SEP])
 
     @property
     def lengths(self) -> np.ndarray:
-        """Sequence lengths including [CLS] and [SEP]."""
-        return self.stop - self.start + 2
+        """Sequence lengths including the special tokens."""
+        return self.stop - self.start + self.specials
 
 
 def tokenize_units(tokenizer, texts: list[str], unit_doc: np.ndarray, unit_begin: np.ndarray,
@@ -47,7 +48,8 @@ def tokenize_units(tokenizer, texts: list[str], unit_doc: np.ndarray, unit_begin
     if not unit_texts:
         nothing = np.zeros(0, dtype=np.int64)
         return Wordpieces(ids=nothing, begin=nothing, end=nothing, unit_start=np.zeros(1, dtype=np.int64))
-    encoded = tokenizer(unit_texts, add_special_tokens=False, return_offsets_mapping=True,
+    # split_special_tokens: a literal "[SEP]" or "<s>" in a note is text, never a control token
+    encoded = tokenizer(unit_texts, add_special_tokens=False, return_offsets_mapping=True, split_special_tokens=True,
                         return_attention_mask=False, return_token_type_ids=False, verbose=False)
     counts = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64, count=len(unit_texts))
     unit_start = np.zeros(len(unit_texts) + 1, dtype=np.int64)
@@ -60,8 +62,11 @@ def tokenize_units(tokenizer, texts: list[str], unit_doc: np.ndarray, unit_begin
     return Wordpieces(ids=ids, begin=offsets[:, 0] + shift, end=offsets[:, 1] + shift, unit_start=unit_start)
 
 
-def plan_windows(unit_start: np.ndarray, max_content: int) -> Windows:
-    """Split every unit into windows of at most ``max_content`` wordpieces, overlapping by half."""
+def plan_windows(unit_start: np.ndarray, max_content: int, specials: int = 2) -> Windows:
+    """Split every unit into windows of at most ``max_content`` wordpieces, overlapping by half.
+
+    ``specials``: the template's special tokens per sequence (they are not content; see ``Windows.lengths``).
+    """
     if max_content < 2:
         raise ValueError(f"max_content must be at least 2, got {max_content}")
     stride = max(1, max_content // 2)
@@ -77,7 +82,7 @@ def plan_windows(unit_start: np.ndarray, max_content: int) -> Windows:
         owns = [0, *seams, n]
         rows.extend((u, s, e, owns[k], owns[k + 1]) for k, (s, e) in enumerate(zip(starts, stops)))
     table = np.asarray(rows, dtype=np.int64).reshape(-1, 5)
-    return Windows(*(table[:, k] for k in range(5)))
+    return Windows(*(table[:, k] for k in range(5)), specials=specials)
 
 
 def plan_batches(lengths: np.ndarray, max_tokens: int, max_sequences: int,
@@ -124,20 +129,22 @@ class RowPlan:
     """Where each unit's pieces lie in the laid-out encoder output."""
 
     content: np.ndarray  # (n_wordpieces,) row of each wordpiece, taken from the window that owns it
-    cls: np.ndarray  # (n_units,) row of each unit's [CLS] (its first window)
-    sep: np.ndarray  # (n_units,) row of each unit's [SEP] (its last window)
+    prefix: np.ndarray  # (n_units, n_prefix) rows of each unit's leading special tokens (its first window)
+    suffix: np.ndarray  # (n_units, n_suffix) rows of each unit's trailing special tokens (its last window)
 
 
-def row_plan(win: Windows, unit_start: np.ndarray, seq_base: np.ndarray) -> RowPlan:
-    """Rows of every wordpiece, [CLS] and [SEP], given the windows and their sequences' first rows."""
+def row_plan(win: Windows, seq_base: np.ndarray, n_prefix: int) -> RowPlan:
+    """Rows of every wordpiece and special token, given the windows and their sequences' first rows."""
     owned = win.own_stop - win.own_start
-    # row of unit-local wordpiece p in window w: seq_base[w] + 1 + (p - start[w])
+    # row of unit-local wordpiece p in window w: seq_base[w] + n_prefix + (p - start[w])
     local = np.arange(int(owned.sum())) - np.repeat(np.cumsum(owned) - owned, owned)
-    content = np.repeat(seq_base + 1 - win.start + win.own_start, owned) + local
+    content = np.repeat(seq_base + n_prefix - win.start + win.own_start, owned) + local
     if len(win.unit):
         is_first = np.r_[True, win.unit[1:] != win.unit[:-1]]
         is_last = np.r_[win.unit[1:] != win.unit[:-1], True]
     else:
         is_first = is_last = np.zeros(0, dtype=bool)
-    sep = seq_base[is_last] + (win.stop - win.start)[is_last] + 1
-    return RowPlan(content=content, cls=seq_base[is_first], sep=sep)
+    n_suffix = win.specials - n_prefix
+    prefix = seq_base[is_first, None] + np.arange(n_prefix)
+    suffix_start = seq_base[is_last] + n_prefix + (win.stop - win.start)[is_last]
+    return RowPlan(content=content, prefix=prefix, suffix=suffix_start[:, None] + np.arange(n_suffix))

@@ -79,13 +79,14 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 nlu_lite error, 2 usage error)."""
     args = _parser().parse_args(argv)
-    from . import catalog, load, search
-    from .model_catalog import resolve
+    from .model_catalog import catalog, resolve, search  # light: no torch, transformers or spaCy
 
     try:
         if args.command == "predict":
             if (args.text is None) == (args.input is None):
                 raise InvalidInputError("E004", "Give either a text argument or --input FILE, not both or neither.")
+            from .loading import load
+
             pipe = load(args.model)
             data = _read_input(args.input, args.text_column) if args.input else args.text
             frame = pipe.predict(data, output_level=args.level, positions=args.positions,
@@ -93,13 +94,17 @@ def main(argv: list[str] | None = None) -> int:
             _write_output(frame, args.output, pipe.column_name)
         elif args.command in ("catalog", "search"):
             table = catalog() if args.command == "catalog" else search(args.query)
-            print(table[["name", "hf_id", "dim", "cased", "license"]].to_string(index=False))
+            columns = ["name", "hf_id", "family", "dim", "max_wordpieces", "pooling", "tags", "license"]
+            empty = f"No catalog entry matches {getattr(args, 'query', '')!r}."
+            print(table[columns].to_string(index=False) if len(table) else empty)
         elif args.command == "info":
             entry = resolve(args.name)
             for key, value in vars(entry).items():
                 print(f"{key:16} {value}")
             print(f"{'column':16} {entry.column_name}")
         elif args.command == "download":
+            from .loading import load
+
             print(load(args.name).save(args.to))
     except NluLiteError as e:
         print(f"nlu-lite: error: {e}", file=sys.stderr)

@@ -1,42 +1,22 @@
-"""The Hugging Face encoder: tokenizer and model from a folder, device and precision, batched forward."""
+"""The encoder: a model's fast tokenizer, its special-token template and limits, and a runtime to run it.
+
+No torch here: the runtime (``nlu_lite.runtimes``) owns the model and returns numpy arrays. What differs
+between families is read from the tokenizer and config, never hard-coded: the special tokens around a
+sequence come from the tokenizer's own post-processor (BERT ``[CLS] x [SEP]``, RoBERTa ``<s> x </s>`` ...), and
+the usable length from the config (``hf_model.max_sequence``).
+"""
 
 from __future__ import annotations
 
 import json
-import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from .errors import InvalidOptionError, ModelLoadError
-
-PRECISIONS = ("fp32", "int8", "fp16", "bf16")
-DEVICES = ("auto", "cpu", "cuda")
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when available, else the CPU."""
-    if device not in DEVICES and not str(device).startswith("cuda:"):
-        raise InvalidOptionError("E009", f"device={device!r} is not one of {list(DEVICES)} (or 'cuda:N').")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InvalidOptionError(
-            "E010", f"device={device!r} was asked for but torch sees no CUDA device; use device='cpu'.")
-    return torch.device(device)
-
-
-def _check_precision(precision: str, device: torch.device) -> None:
-    if precision not in PRECISIONS:
-        raise InvalidOptionError("E011", f"precision={precision!r} is not one of {list(PRECISIONS)}.")
-    if precision == "int8" and device.type != "cpu":
-        raise InvalidOptionError("E012", "precision='int8' (dynamic quantization) runs on the CPU only; "
-                                 "use precision='fp16' or 'bf16' on CUDA, or device='cpu'.")
-    if precision == "fp16" and device.type == "cpu":
-        raise InvalidOptionError("E013", "precision='fp16' is for CUDA; on the CPU use 'fp32' or 'int8'.")
+from . import hf_model
+from .errors import ModelLoadError
+from .runtimes import Runtime, open_runtime
 
 
 def _load_tokenizer(folder: Path, do_lower_case: bool | None):
@@ -45,7 +25,8 @@ def _load_tokenizer(folder: Path, do_lower_case: bool | None):
 
     kwargs = {} if do_lower_case is None else {"do_lower_case": do_lower_case}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), use_fast=True, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), use_fast=True, trust_remote_code=False,
+                                                  **kwargs)
     except Exception as e:  # transformers raises OSError/ValueError/KeyError for broken tokenizer files
         raise ModelLoadError("E014", f"Could not read the tokenizer in '{folder}': {type(e).__name__}: {e}") from e
     if not getattr(tokenizer, "is_fast", False):
@@ -70,7 +51,10 @@ def _check_casing(tokenizer, folder: Path, do_lower_case: bool | None) -> None:
         raise ModelLoadError("E016",
             f"The tokenizer in '{folder}' {'lowercases' if lowercases else 'keeps case'} but the model is "
             f"declared do_lower_case={do_lower_case}; fix tokenizer_config.json or the catalog entry.")
-    pieces = [w.removeprefix("##") for w in tokenizer.get_vocab() if not (w.startswith("[") and w.endswith("]"))]
+    specials = set(tokenizer.all_special_tokens)
+    # the word-boundary marks of WordPiece (##), byte-level BPE (Ġ) and sentencepiece (▁) are not letters of the text
+    pieces = [w.removeprefix("##").lstrip("Ġ▁") for w in tokenizer.get_vocab() if w not in specials
+              and not (w.startswith("[") and w.endswith("]"))]
     alphabetic = [w for w in pieces if any(c.isalpha() for c in w)]
     cased = sum(any(c.isupper() for c in w) for w in alphabetic)
     if lowercases and cased > 0.05 * len(alphabetic):
@@ -85,88 +69,60 @@ def _check_casing(tokenizer, folder: Path, do_lower_case: bool | None) -> None:
             "its catalog name.")
 
 
-def _load_model(folder: Path):
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
 
-    bar_was_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # the per-tensor "Loading weights" bar is noise in a notebook
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = AutoModel.from_pretrained(str(folder), dtype=torch.float32)
-    except Exception as e:  # corrupt / truncated weights, unsupported architecture, bad config
-        raise ModelLoadError("E019",
-            f"Could not load the model weights in '{folder}': {type(e).__name__}: {str(e)[:300]}. "
-            "The files may be truncated or corrupt: download the model again or re-save it with save_pretrained()."
-        ) from e
-    finally:
-        if bar_was_on:
-            hf_logging.enable_progress_bar()
-    return model.eval()
-
-
-def _quantize_attention(model: torch.nn.Module) -> torch.nn.Module:
-    """Dynamic int8 (per-channel weights) for the attention projections; the feed-forward layers stay fp32.
-
-    Quantizing every Linear layer ran all-MiniLM-L6-v2 2.2x faster but moved token vectors to a mean
-    cosine of 0.92 against fp32 (0.96 per-channel); the feed-forward layers carry the outliers. With them
-    in fp32 the mean cosine is 0.996 (the documented bar is 0.99). See benchmarks/throughput.py.
-    """
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    names = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
-             if isinstance(module, torch.nn.Linear) and ".attention." in f".{name}."}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch deprecates the quantized tensor constructors it uses here
-        return quantize_dynamic(model, names, dtype=torch.qint8)
+def _template(tokenizer, folder: Path) -> tuple[list[int], list[int]]:
+    """The ids the tokenizer puts before and after a sequence's content, read from the tokenizer itself."""
+    content = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a", add_special_tokens=True)["input_ids"]
+    for start in range(len(full) - len(content) + 1):
+        if full[start:start + len(content)] == content:
+            return full[:start], full[start + len(content):]
+    raise ModelLoadError("E022", f"The tokenizer in '{folder}' changes a text's ids when it adds its special tokens "
+                         f"({content} -> {full}); nlu_lite needs tokens added around the content only.")
 
 
 class Encoder:
-    """A fast tokenizer and a transformer model, ready to encode batches of wordpiece ids."""
+    """A fast tokenizer, its template and limits, and a runtime that runs the model on batches of ids."""
 
-    def __init__(self, folder: Path, do_lower_case: bool | None, device: str = "auto",
-                 precision: str | None = None, threads: int | None = None) -> None:
+    def __init__(self, folder: Path, do_lower_case: bool | None, *, family: str | None = None,
+                 runtime: str = "torch", device: str = "auto", precision: str | None = None,
+                 threads: int | None = None) -> None:
         self.folder = Path(folder)
-        self.device = resolve_device(device)
-        self.precision = precision or "fp32"
-        _check_precision(self.precision, self.device)
-        self.threads = threads
-        if threads is not None:
-            if not isinstance(threads, int) or threads < 1:
-                raise InvalidOptionError("E020", f"threads={threads!r} must be a positive integer.")
-            torch.set_num_threads(threads)
         self.tokenizer = _load_tokenizer(self.folder, do_lower_case)
-        model = _load_model(self.folder)
-        config = model.config
+        config = hf_model.load_config(self.folder, family)
+        self.family: str = config.model_type
+        self.prefix, self.suffix = _template(self.tokenizer, self.folder)
+        self.max_sequence = hf_model.max_sequence(config)
+        """Longest sequence the model takes, special tokens included."""
         vocab = len(self.tokenizer)
         if vocab > config.vocab_size:
             raise ModelLoadError("E021",
                 f"The tokenizer in '{self.folder}' has {vocab} wordpieces but the model's embeddings have "
                 f"{config.vocab_size} rows: tokenizer and weights come from different models. Put the matching "
-                "vocab.txt/tokenizer.json beside the weights.")
-        self.dim = int(config.hidden_size)
-        self.max_positions = int(getattr(config, "max_position_embeddings", 512))
-        self.cls_id = self.tokenizer.cls_token_id
-        self.sep_id = self.tokenizer.sep_token_id
+                "tokenizer files beside the weights.")
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        if self.cls_id is None or self.sep_id is None:
-            raise ModelLoadError("E022", f"The tokenizer in '{self.folder}' defines no [CLS]/[SEP] tokens; "
-                                 "nlu_lite supports BERT-family encoders.")
-        if self.precision == "int8":
-            model = _quantize_attention(model)
-        elif self.precision == "fp16":
-            model = model.half()
-        elif self.precision == "bf16":
-            model = model.to(torch.bfloat16)
-        self.model = model.to(self.device)
-        self._lock = threading.Lock()
+        self.runtime: Runtime = open_runtime(runtime, self.folder, family=self.family, device=device,
+                                             precision=precision, threads=threads)
+        self.dim = self.runtime.dim
 
-    def forward_batches(self, sequences: list[np.ndarray], batches: list[np.ndarray]) -> Iterator[torch.Tensor]:
+    @property
+    def specials(self) -> int:
+        """Special tokens around every sequence (2 for ``[CLS] x [SEP]``)."""
+        return len(self.prefix) + len(self.suffix)
+
+    def sequences(self, ids: np.ndarray, unit_start: np.ndarray, unit: np.ndarray, start: np.ndarray,
+                  stop: np.ndarray) -> list[np.ndarray]:
+        """Model inputs: the template around content ``ids[unit_start[u] + a: unit_start[u] + b]`` of each window."""
+        prefix, suffix = np.asarray(self.prefix, np.int64), np.asarray(self.suffix, np.int64)
+        return [np.concatenate((prefix, ids[base + a: base + b], suffix))
+                for base, a, b in zip(unit_start[unit].tolist(), start.tolist(), stop.tolist())]
+
+    def forward_batches(self, sequences: list[np.ndarray], batches: list[np.ndarray],
+                        layers: tuple[int, ...] = (-1,)) -> Iterator[np.ndarray]:
         """Run the model over ``sequences`` grouped by ``batches``, yielding one batch at a time.
 
-        Each item is that batch's last hidden states flattened to ``(len(batch) * width, dim)``, float32 on
-        the CPU, padding rows included (see ``batching.layout`` for the row numbers).
+        Each item is that batch's hidden states ``(len(layers), len(batch) * width, dim)`` float32, padding rows
+        included (see ``batching.layout`` for the row numbers).
         """
         for batch in batches:
             width = max(len(sequences[s]) for s in batch)
@@ -175,7 +131,5 @@ class Encoder:
             for row, s in enumerate(batch):
                 ids[row, :len(sequences[s])] = sequences[s]
                 mask[row, :len(sequences[s])] = 1
-            with self._lock, torch.inference_mode():
-                hidden = self.model(input_ids=torch.from_numpy(ids).to(self.device),
-                                    attention_mask=torch.from_numpy(mask).to(self.device)).last_hidden_state
-            yield hidden.reshape(-1, hidden.shape[-1]).float().cpu()
+            hidden = self.runtime.forward(ids, mask, layers)
+            yield hidden.reshape(hidden.shape[0], -1, hidden.shape[-1])

@@ -1,21 +1,19 @@
-"""``load()``: a name or folder to a ready ``Pipeline``, and the folder bundles ``Pipeline.save`` writes."""
+"""``load()``: a name or folder to a ready ``Pipeline``, through one rebuild spec (``spec.Spec``)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
-from . import model_catalog, sources
-from .encoder import Encoder
-from .errors import InvalidOptionError, ModelLoadError
+from . import hf_model, model_catalog, sources
 from .model_catalog import CatalogEntry
-from .pipeline import BUNDLE_FILE, SENTENCE_SPLITTERS, Pipeline
-from .settings import Settings
+from .pipeline import Pipeline
+from .spec import BUNDLE_FILE, Spec
 
 
 @contextmanager
@@ -27,30 +25,30 @@ def _quiet_tqdm_import() -> Iterator[None]:
         yield
 
 
-def _folder_entry(folder: Path) -> tuple[CatalogEntry, dict]:
-    """Entry and saved settings of a folder: a ``pipe.save()`` bundle, or a plain Hugging Face model folder."""
-    bundle = folder / BUNDLE_FILE
-    if bundle.is_file():
-        try:
-            saved = json.loads(bundle.read_text("utf-8"))
-            entry = CatalogEntry(**{**saved["entry"], "aliases": tuple(saved["entry"]["aliases"])})
-            return entry, {"sentence_splitter": saved["sentence_splitter"], **saved["settings"]}
-        except (ValueError, KeyError, TypeError) as e:
-            raise ModelLoadError("E027", f"'{bundle}' is not a valid nlu_lite bundle file ({type(e).__name__}: {e}); "
-                                 "write the bundle again with pipe.save(), or delete the file to load the "
-                                 "folder as a plain model.") from e
-    config = json.loads((folder / "config.json").read_text("utf-8"))
+def _folder_entry(folder: Path) -> CatalogEntry:
+    """An entry for a plain Hugging Face model folder, derived from its own config."""
+    config = hf_model.load_config(folder)
     slug = re.sub(r"[^0-9a-z]+", "_", folder.resolve().name.lower()).strip("_") or "model"
-    entry = CatalogEntry(
+    return CatalogEntry(
         name=slug, hf_id=str(folder), revision="local", do_lower_case=None,  # type: ignore[arg-type]
-        dim=int(config.get("hidden_size", config.get("dim", 0))),
-        max_wordpieces=int(config.get("max_position_embeddings", 512)), normalize=False,
+        dim=int(getattr(config, "hidden_size", None) or getattr(config, "dim", 0)),
+        max_wordpieces=hf_model.max_sequence(config), normalize=False, family=config.model_type,
         license="unknown (local folder)", description=f"Local model folder {folder}")
-    return entry, {}
+
+
+def _is_folder_name(name: str) -> bool:
+    """A name that means a local folder: an existing folder written like a path, or one the catalog lacks.
+
+    A bare catalog alias (``minilm``) stays the catalog's even when the working folder has a ``./minilm``.
+    """
+    if not os.path.isdir(os.path.expanduser(name)):
+        return False
+    looks_like_path = any(sep in name for sep in ("/", os.sep)) or name.startswith((".", "~"))
+    return looks_like_path or model_catalog.find(name) is None
 
 
 def load(name: str | None = None, *, path: str | os.PathLike | None = None, revision: str | None = None,
-         device: str = "auto", precision: str | None = None, threads: int | None = None,
+         runtime: str | None = None, device: str = "auto", precision: str | None = None, threads: int | None = None,
          sentence_splitter: str | None = None, **settings: object) -> Pipeline:
     """Load an embedding pipeline by catalog name, alias or local folder.
 
@@ -60,36 +58,43 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
         path: a local model folder (a Hugging Face model folder or a ``pipe.save()`` bundle) to load instead of
             looking anywhere else; with ``name`` the catalog entry supplies casing, limits and the column name.
         revision: hub revision overriding the catalog's.
+        runtime: what runs the model: ``"torch"`` (default; see ``nlu_lite.runtimes.RUNTIMES``). A bundle
+            restores the runtime it was saved with.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
-        precision: ``"fp32"`` (CPU default), ``"int8"`` (CPU, dynamic quantization), ``"fp16"``/``"bf16"``.
-        threads: torch CPU threads (process-wide); default: torch's own choice.
+        precision: ``"fp32"`` (default), ``"int8"`` (CPU), ``"bf16"`` (CUDA, or a CPU with native bf16),
+            ``"fp16"`` (CUDA). A bundle restores the precision it was saved with.
+        threads: CPU threads of the runtime (process-wide for torch); default: the runtime's own choice.
         sentence_splitter: ``"clinical"`` (default; rules for clinical layout) or ``"sentencizer"`` (spaCy's).
         **settings: defaults for ``predict`` (see ``Pipeline.predict``), e.g. ``subword_pooling="mean"``.
 
     Model files are looked for in: ``path``; a packaged model; the Hugging Face cache; the hub (unless
     ``HF_HUB_OFFLINE=1``). Unknown names raise ``UnknownModelError`` listing the closest catalog names.
     """
-    if path is None and name is not None and os.path.isdir(os.path.expanduser(name)):
+    if path is None and name is not None and isinstance(name, str) and _is_folder_name(name):
         path, name = name, None
-    saved: dict = {}
+    saved: Spec | None = None
     if path is not None:
         folder = Path(path).expanduser()
         sources.check_folder(folder)
-        entry, saved = (model_catalog.resolve(name), {}) if name is not None else _folder_entry(folder)
-        source = sources.ModelSource(folder, "folder")
+        if (folder / BUNDLE_FILE).is_file():
+            saved = Spec.read_bundle(folder)
+        if name is not None:
+            entry = model_catalog.resolve(name)
+        elif saved is not None:
+            entry = CatalogEntry.from_dict(saved.entry)
+        else:
+            entry = _folder_entry(folder)
+        source = sources.ModelSource(folder, "bundle" if saved is not None else "folder")
     else:
         entry = model_catalog.resolve(name if name is not None else "default")  # fails fast, before any import
         with _quiet_tqdm_import():
             source = sources.locate(entry, revision)
-    splitter = sentence_splitter or saved.pop("sentence_splitter", "clinical")
-    if splitter not in SENTENCE_SPLITTERS:
-        raise InvalidOptionError("E028", f"sentence_splitter={splitter!r} is not one of {list(SENTENCE_SPLITTERS)}.")
-    defaults = Settings(output_level=entry.default_level, normalize=entry.normalize).updated(
-        "load()", **saved, **settings)
+    base = asdict(saved) if saved is not None else {}
+    spec = Spec(entry=entry.to_dict(), model_path=str(source.folder), source_kind=source.kind,
+                runtime=runtime or base.get("runtime", "torch"),
+                precision=precision if precision is not None else base.get("precision"),
+                device=device, threads=threads if threads is not None else base.get("threads"),
+                sentence_splitter=sentence_splitter or base.get("sentence_splitter", "clinical"),
+                settings={**base.get("settings", {}), **settings})
     with _quiet_tqdm_import():
-        encoder = Encoder(source.folder, entry.do_lower_case, device=device, precision=precision, threads=threads)
-    if entry.dim != encoder.dim:
-        raise ModelLoadError(
-            "E029", f"The model in '{source.folder}' has hidden size {encoder.dim}, but the catalog entry "
-                             f"{entry.name!r} says dim={entry.dim}: the folder holds another model.")
-    return Pipeline(entry, source, encoder, splitter, defaults)
+        return Pipeline.from_spec(spec)

@@ -1,12 +1,11 @@
 """Pure functions from wordpiece vectors to token, sentence and document vectors.
 
-No model here: everything takes arrays and returns arrays, so it is tested on its own.
+No model and no torch here: everything takes numpy arrays and returns numpy arrays, so it is tested on its own.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 SUBWORD_POOLINGS = ("first", "last", "mean", "first_last")
 UNIT_POOLINGS = ("mean", "cls", "max")
@@ -26,37 +25,38 @@ def token_ranges(tok_begin: np.ndarray, tok_end: np.ndarray, wp_begin: np.ndarra
     return first, last
 
 
-def pool_subwords(hidden: torch.Tensor, first: np.ndarray, last: np.ndarray, how: str) -> torch.Tensor:
+def _group_starts(counts: np.ndarray) -> np.ndarray:
+    return np.cumsum(counts) - counts
+
+
+def _range_rows(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The rows ``first[k] .. first[k] + counts[k] - 1`` of every range, concatenated."""
+    return np.repeat(first, counts) + np.arange(int(counts.sum())) - np.repeat(_group_starts(counts), counts)
+
+
+def pool_subwords(hidden: np.ndarray, first: np.ndarray, last: np.ndarray, how: str) -> np.ndarray:
     """Token vectors from the wordpiece vectors ``hidden[(n_wordpieces, dim)]``.
 
     ``first``/``last``: the first/last wordpiece; ``mean``: their average; ``first_last``: the first and
     last concatenated (``2 * dim``, as flair does). Tokens with an empty range get NaN.
     """
-    n, dim = len(first), hidden.shape[1]
-    empty = torch.from_numpy(first > last)
-    width = 2 * dim if how == "first_last" else dim
-    if n == 0:
-        return torch.zeros((0, width), dtype=hidden.dtype)
-    safe_first = torch.from_numpy(np.minimum(first, max(len(hidden) - 1, 0)))
-    safe_last = torch.from_numpy(np.clip(last, 0, max(len(hidden) - 1, 0)))
-    if len(hidden) == 0:
-        return torch.full((n, width), float("nan"))
-    if how == "first":
-        out = hidden[safe_first]
-    elif how == "last":
-        out = hidden[safe_last]
-    elif how == "first_last":
-        out = torch.cat([hidden[safe_first], hidden[safe_last]], dim=1)
-    elif how == "mean":
-        counts = np.maximum(last - first + 1, 0)
-        owner = torch.from_numpy(np.repeat(np.arange(n), counts))
-        offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-        rows = torch.from_numpy(np.repeat(first, counts) + offsets)
-        out = torch.zeros((n, dim), dtype=hidden.dtype).index_add_(0, owner, hidden[rows])
-        out /= torch.from_numpy(np.maximum(counts, 1)).to(hidden.dtype).unsqueeze(1)
-    else:
+    if how not in SUBWORD_POOLINGS:
         raise ValueError(f"unknown subword pooling {how!r}")
-    out[empty] = float("nan")
+    n, dim = len(first), hidden.shape[1]
+    width = 2 * dim if how == "first_last" else dim
+    out = np.full((n, width), np.nan, dtype=np.float32)
+    filled = first <= last
+    f, la = first[filled], last[filled]
+    if how == "first":
+        out[filled] = hidden[f]
+    elif how == "last":
+        out[filled] = hidden[la]
+    elif how == "first_last":
+        out[filled] = np.concatenate([hidden[f], hidden[la]], axis=1)
+    elif len(f):  # mean
+        counts = la - f + 1
+        sums = np.add.reduceat(hidden[_range_rows(f, counts)], _group_starts(counts), axis=0)
+        out[filled] = sums / counts[:, None].astype(np.float32)
     return out
 
 
@@ -66,32 +66,38 @@ class RowPooler:
     ``how``: ``mean`` or ``max`` of the rows each output owns, or ``assign`` (each output takes its one row:
     [CLS] pooling, or wordpieces gathered for token pooling). Adding the rows batch by batch gives the same
     result as adding them at once, so only one batch of encoder output is ever held. With the rows of a
-    unit being its [CLS], its wordpieces and its [SEP], ``mean`` equals sentence-transformers' mean pooling.
+    unit being its special tokens and wordpieces, ``mean`` equals sentence-transformers' mean pooling.
     """
 
     def __init__(self, n: int, dim: int, how: str, owners: np.ndarray) -> None:
         if how not in ("mean", "max", "assign"):
             raise ValueError(f"unknown row pooling {how!r}")
         self.how = how
-        fill = float("-inf") if how == "max" else 0.0
-        self.out = torch.full((n, dim), fill, dtype=torch.float32)
+        self.out = np.full((n, dim), -np.inf if how == "max" else 0.0, dtype=np.float32)
         counts = np.bincount(owners, minlength=n) if len(owners) else np.zeros(n, dtype=np.int64)
-        self.counts = torch.from_numpy(np.maximum(counts, 1)).to(torch.float32).unsqueeze(1)
+        self.counts = np.maximum(counts, 1).astype(np.float32)[:, None]
 
-    def add(self, owners: np.ndarray, rows: torch.Tensor) -> None:
+    def add(self, owners: np.ndarray, rows: np.ndarray) -> None:
         """Add ``rows[k]`` to output ``owners[k]``."""
-        index = torch.from_numpy(owners)
         if self.how == "assign":
-            self.out[index] = rows
-        elif self.how == "mean":
-            self.out.index_add_(0, index, rows)
+            self.out[owners] = rows
+            return
+        if not len(owners):
+            return
+        order = np.argsort(owners, kind="stable")
+        sorted_owners = owners[order]
+        starts = np.flatnonzero(np.r_[True, sorted_owners[1:] != sorted_owners[:-1]])
+        targets = sorted_owners[starts]  # unique, so the fancy-index updates below do not collide
+        if self.how == "mean":
+            self.out[targets] += np.add.reduceat(rows[order], starts, axis=0)
         else:
-            self.out.scatter_reduce_(0, index.unsqueeze(1).expand_as(rows), rows, "amax", include_self=True)
+            self.out[targets] = np.maximum(self.out[targets], np.maximum.reduceat(rows[order], starts, axis=0))
 
-    def result(self) -> torch.Tensor:
+    def result(self) -> np.ndarray:
         return self.out / self.counts if self.how == "mean" else self.out
 
 
-def l2_normalize(vectors: torch.Tensor) -> torch.Tensor:
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (rows of zeros stay zero), as ``torch.nn.functional.normalize``."""
-    return torch.nn.functional.normalize(vectors, p=2.0, dim=1)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)

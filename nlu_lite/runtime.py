@@ -9,16 +9,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+BAR_DELAY_S = 3.0
+"""A prediction shows a progress bar only once it has run this long: never for one short text."""
 
-def progress_bar(*args, **kwargs):
-    """tqdm.auto's bar (a widget in notebooks with ipywidgets), else the text bar, without tqdm's IProgress warning."""
+
+def progress_bar(*, total: int | None, desc: str, enabled: bool):
+    """tqdm.auto's bar (a widget in notebooks with ipywidgets), else the text bar, without tqdm's IProgress warning.
+
+    It appears after ``BAR_DELAY_S`` seconds, and the text bar redraws at most every 2 s (in a notebook without
+    ipywidgets each redraw is a line of stderr output).
+    """
     from tqdm.notebook import IProgress  # None where ipywidgets is missing
 
     if IProgress is not None:
         from tqdm.auto import tqdm as bar
     else:
         from tqdm.std import tqdm as bar
-    return bar(*args, **kwargs)
+    return bar(total=total, desc=desc, unit="doc", delay=BAR_DELAY_S, mininterval=2.0, disable=not enabled,
+               leave=False)
 
 
 @lru_cache(maxsize=1)

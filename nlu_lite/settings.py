@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import pooling
+from . import levels, pooling
 from .errors import InvalidOptionError
-
-OUTPUT_LEVELS = ("token", "sentence", "document")
 
 
 @dataclass(frozen=True)
@@ -26,7 +24,8 @@ class Settings:
     progress: bool = True  # a progress bar (tqdm.auto) on predictions that last more than a second
 
     def validate(self) -> Settings:
-        choices = {"output_level": OUTPUT_LEVELS, "subword_pooling": pooling.SUBWORD_POOLINGS,
+        levels.get(self.output_level)  # raises, listing the registered levels
+        choices = {"subword_pooling": pooling.SUBWORD_POOLINGS,
                    "pooling": pooling.UNIT_POOLINGS}
         for name, valid in choices.items():
             if getattr(self, name) not in valid:

@@ -1,6 +1,6 @@
 """The same predict() on a Spark DataFrame, computed on the executors with ``mapInPandas``.
 
-Each executor Python worker loads the model once (cached by its recipe) and reuses it for every batch and
+Each executor Python worker loads the model once (cached by its rebuild spec) and reuses it for every batch and
 every task it runs. Models reach the executors as a local path: the driver's model folder (a packaged model,
 the Hugging Face cache or a folder), which must exist at the same path on the executors: on a cluster, put a
 ``pipe.save()`` bundle on shared storage and ``load(path=...)`` it. pyspark is only imported here, when a
@@ -9,17 +9,25 @@ Spark DataFrame is passed.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from . import levels
 from .errors import InvalidInputError
+from .frames import output_columns
+from .spec import Spec
+
+if TYPE_CHECKING:
+    import pyspark.sql
+
+    from .pipeline import Pipeline
 
 INDEX_NAME = "origin_index"
-_CACHE: dict[str, object] = {}
+_CACHE: dict[str, Pipeline] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -28,40 +36,31 @@ def is_spark_dataframe(data: object) -> bool:
     return type(data).__module__.startswith("pyspark.sql") and hasattr(data, "mapInPandas")
 
 
-def cached_pipeline(recipe: str):
-    """The pipeline for a JSON recipe, loaded once per Python process."""
+def cached_pipeline(pipeline_class: type[Pipeline], spec: str) -> Pipeline:
+    """The pipeline for a JSON rebuild spec, built once per Python process."""
     with _CACHE_LOCK:
-        if recipe not in _CACHE:
-            from .loading import load
-
-            spec = json.loads(recipe)
-            _CACHE[recipe] = load(spec["name"], path=spec["path"], precision=spec["precision"],
-                                  threads=spec["threads"], sentence_splitter=spec["sentence_splitter"],
-                                  device="cpu" if spec["precision"] == "int8" else "auto", **spec["settings"])
-        return _CACHE[recipe]
+        if spec not in _CACHE:
+            _CACHE[spec] = pipeline_class.from_spec(Spec.from_json(spec, "The Spark task's pipeline spec"))
+        return _CACHE[spec]
 
 
-def predict_partition(batches: Iterator[pd.DataFrame], recipe: str, text_column: str, id_column: str,
-                      options: dict) -> Iterator[pd.DataFrame]:
+def predict_partition(batches: Iterator[pd.DataFrame], pipeline_class: type[Pipeline], spec: str, text_column: str,
+                      id_column: str, options: dict) -> Iterator[pd.DataFrame]:
     """The function run on each partition: Arrow batches in, predict() frames out, ids as a column."""
-    pipe = cached_pipeline(recipe)
+    pipe = cached_pipeline(pipeline_class, spec)
     for batch in batches:
-        frame = batch.set_index(id_column)
-        frame.index.name = INDEX_NAME
-        out = pipe.predict(frame, text_column=text_column, **options)
-        yield out.reset_index()
+        yield pipe.predict(batch, text_column=text_column, id_column=id_column, **options).reset_index()
 
 
-def _output_schema(sdf, pipe, level: str, positions: bool, text_column: str, id_column: str):
+def _output_schema(sdf, pipe: Pipeline, level: str, positions: bool, text_column: str, id_column: str):
+    """The Spark schema of the output, from the same column list as the pandas frames (``frames.output_columns``)."""
     from pyspark.sql import types as T
 
-    fields = [T.StructField(INDEX_NAME, sdf.schema[id_column].dataType, True),
-              T.StructField(level, T.StringType(), True)]
-    if level != "document":
-        fields.append(T.StructField("sentence_id", T.LongType(), True))
-    if positions:
-        fields += [T.StructField("begin", T.LongType(), True), T.StructField("end", T.LongType(), True)]
-    fields.append(T.StructField(pipe.column_name, T.ArrayType(T.FloatType(), containsNull=True), True))
+    kinds = {"string": T.StringType(), "int64": T.LongType(),
+             "vector": T.ArrayType(T.FloatType(), containsNull=True)}
+    fields = [T.StructField(id_column, sdf.schema[id_column].dataType, True)]
+    fields += [T.StructField(name, kinds[kind], True)
+               for name, kind in output_columns(levels.get(level), positions, pipe.column_name)]
     taken = {f.name for f in fields}
     extras = [f for f in sdf.schema.fields if f.name not in {text_column, id_column}]
     clash = sorted(f.name for f in extras if f.name in taken)
@@ -71,12 +70,13 @@ def _output_schema(sdf, pipe, level: str, positions: bool, text_column: str, id_
     return T.StructType(fields + extras)
 
 
-def predict_spark(pipe, sdf, output_level: str | None, text_column: str | None, id_column: str | None,
-                  options: dict):
+def predict_spark(pipe: Pipeline, sdf: pyspark.sql.DataFrame, output_level: str | None, text_column: str | None,
+                  id_column: str | None, options: dict) -> pyspark.sql.DataFrame:
     """``pipe.predict`` for a Spark DataFrame; returns a Spark DataFrame with the pandas result's columns.
 
-    ``id_column`` names a column that identifies input rows; it becomes ``origin_index``. Without it, one is
-    added with ``monotonically_increasing_id()`` (stable for a given partitioning of the input).
+    ``id_column`` names a column that identifies input rows; it comes first in the output, under its own name.
+    Without it, an ``origin_index`` column is added with ``monotonically_increasing_id()`` (stable for a given
+    partitioning of the input).
     """
     from pyspark.sql import functions as F
 
@@ -96,10 +96,11 @@ def predict_spark(pipe, sdf, output_level: str | None, text_column: str | None, 
     elif id_column not in sdf.columns:
         raise InvalidInputError("E062", f"id_column={id_column!r} is not a column; columns are {sdf.columns}.")
     schema = _output_schema(sdf, pipe, settings.output_level, settings.positions, text_column, id_column)
-    recipe = json.dumps(pipe.recipe(), sort_keys=True)
+    spec = pipe.spec().to_json()
+    pipeline_class = type(pipe)  # pickled by reference: executors import it, this module does not
     per_call = {**asdict(settings), "progress": False}  # every effective option; no bars on executors
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        return predict_partition(batches, recipe, text_column, id_column, per_call)
+        return predict_partition(batches, pipeline_class, spec, text_column, id_column, per_call)
 
     return sdf.mapInPandas(run, schema=schema)

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import string
 from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 WORDS = ("patient denies chest pain fever cough takes aspirin daily blood pressure heart rate the was and "
          "with for of no history bid prn dr smith mg kg day hr bp").split()
-
-
-def shared_path(relative: str) -> Path:
-    """A file under ../shared/data, or a skip saying why it is absent (a user's machine has no shared/)."""
-    path = SHARED / relative
-    if not path.exists():
-        pytest.skip(f"shared data {relative} not found at {path} (only present beside the development checkout)")
-    return path
 
 
 def _vocab(cased: bool) -> list[str]:
@@ -89,29 +78,3 @@ def minilm(minilm_dir):
 def sentence_transformer(minilm_dir):
     st = pytest.importorskip("sentence_transformers", reason="pip install sentence-transformers (the [test] extra)")
     return st.SentenceTransformer(str(minilm_dir), device="cpu")
-
-
-def mtsamples_notes(n: int) -> list[str]:
-    """The first ``n`` non-empty MTSamples transcriptions."""
-    notes = []
-    with shared_path("mtsamples/mtsamples.csv").open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            if row["transcription"].strip():
-                notes.append(row["transcription"])
-            if len(notes) == n:
-                break
-    return notes
-
-
-def negex_sentences() -> list[str]:
-    lines = shared_path("negex/Annotations-1-120.txt").read_text("utf-8", errors="replace").splitlines()[1:]
-    return [line.split("\t")[2].strip('"') for line in lines if line.count("\t") >= 3]
-
-
-def gold_texts() -> list[str]:
-    texts = []
-    for rel in ("pyrush/pyrush_gold.jsonl", "scispacy/scispacy_segmentation_gold.jsonl",
-                "pysbd/pysbd_golden_rules.jsonl"):
-        texts += [json.loads(line)["text"] for line in shared_path(rel).read_text("utf-8").splitlines()]
-    texts.append(shared_path("medspacy/discharge_summary.txt").read_text("utf-8"))
-    return texts

@@ -64,32 +64,17 @@ def test_plot_errors_name_the_problem(tiny_cased):
         nlu_lite.plot_embeddings(df, method="mds")
 
 
-def test_progress_bar_counts_documents_and_can_be_turned_off(tiny_cased, capsys):
-    tiny_cased.predict(["Chest pain."] * 3, output_level="document", progress=False)
-    assert "nlu_lite" not in capsys.readouterr().err
+def test_progress_bar_counts_documents_and_can_be_turned_off(tiny_cased, capsys, monkeypatch):
     import nlu_lite.runtime as runtime
 
-    seen = {}
-    original = runtime.progress_bar
-
-    def recorder(*args, **kwargs):
-        bar = original(*args, **kwargs)
-        update = bar.update
-
-        def counting(n=1):
-            seen["n"] = seen.get("n", 0) + n
-            seen["total"] = bar.total
-            return update(n)
-
-        bar.update = counting
-        return bar
-
-    runtime.progress_bar = recorder
-    try:
-        tiny_cased.predict(["Chest pain."] * 5, output_level="document", chunk_size=2)
-    finally:
-        runtime.progress_bar = original
-    assert seen == {"n": 5, "total": 5}
+    tiny_cased.predict(["Chest pain."] * 5, output_level="document", chunk_size=2)
+    assert "nlu_lite document" not in capsys.readouterr().err  # a short call: no bar (it waits BAR_DELAY_S)
+    monkeypatch.setattr(runtime, "BAR_DELAY_S", 0.0)  # now every call is "long"
+    tiny_cased.predict(["Chest pain."] * 5, output_level="document", chunk_size=2)
+    err = capsys.readouterr().err
+    assert "nlu_lite document" in err and "0/5 [" in err  # counts documents, total known up front
+    tiny_cased.predict(["Chest pain."] * 5, output_level="document", chunk_size=2, progress=False)
+    assert "nlu_lite" not in capsys.readouterr().err
 
 
 def test_print_info_and_repr(tiny_cased, capsys):

@@ -45,11 +45,14 @@ def test_batching_padding_stays_under_limit(max_padding):
             assert 1 - lengths[batch].sum() / (lengths[batch].max() * len(batch)) <= max_padding
 
 
-def test_batching_layout_and_row_plan_point_at_each_piece():
+@pytest.mark.parametrize("n_prefix,n_suffix", [(1, 1), (1, 0), (0, 1), (2, 1)])
+def test_batching_layout_and_row_plan_point_at_each_piece(n_prefix, n_suffix):
+    """[CLS] x [SEP] (BERT), x </s> and <s> <s> x </s> style templates: every row lands on its own position."""
     from nlu_lite.batching import layout, row_plan
 
     unit_start = np.array([0, 3, 3, 12])  # units of 3, 0 and 9 wordpieces
-    win = plan_windows(unit_start, 4)
+    win = plan_windows(unit_start, 4, n_prefix + n_suffix)
+    assert (win.lengths == win.stop - win.start + n_prefix + n_suffix).all()
     batches = plan_batches(win.lengths, 12, 3)
     seq_base, batch_base = layout(batches, win.lengths)
     assert batch_base[-1] == sum(len(b) * win.lengths[b].max() for b in batches)
@@ -60,15 +63,19 @@ def test_batching_layout_and_row_plan_point_at_each_piece():
         for k, s in enumerate(batch):
             for pos in range(width):
                 where[base + k * width + pos] = (s, pos)
-    plan = row_plan(win, unit_start, seq_base)
+    plan = row_plan(win, seq_base, n_prefix)
+    assert plan.prefix.shape == (3, n_prefix) and plan.suffix.shape == (3, n_suffix)
     for u in range(3):
-        seq, pos = where[plan.cls[u]]
-        assert win.unit[seq] == u and pos == 0
-        seq, pos = where[plan.sep[u]]
-        assert win.unit[seq] == u and pos == win.stop[seq] - win.start[seq] + 1
+        for j in range(n_prefix):
+            seq, pos = where[plan.prefix[u, j]]
+            assert win.unit[seq] == u and win.start[seq] == 0 and pos == j
+        for j in range(n_suffix):
+            seq, pos = where[plan.suffix[u, j]]
+            last = np.flatnonzero(win.unit == u)[-1]
+            assert seq == last and pos == n_prefix + win.stop[seq] - win.start[seq] + j
     for p in range(12):
         u = np.searchsorted(unit_start, p, side="right") - 1
         seq, pos = where[plan.content[p]]
         local = p - unit_start[u]
         assert win.unit[seq] == u and win.own_start[seq] <= local < win.own_stop[seq]
-        assert pos == 1 + local - win.start[seq]
+        assert pos == n_prefix + local - win.start[seq]

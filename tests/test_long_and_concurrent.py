@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import mtsamples_notes
+from shared_data import mtsamples_notes
 
 TEXTS = ["Patient denies chest pain. BP 120/80, HR 72.", "Takes aspirin daily.", "No fever. " * 40]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import mtsamples_notes
+from reference import reference_model
+from shared_data import mtsamples_notes
 
 SENTENCES = [
     "Patient denies chest pain.",
@@ -43,7 +44,7 @@ def test_minilm_unnormalized_sentence_vector_is_mean_of_hidden_states(minilm):
     text = SENTENCES[1]
     enc = minilm.encoder.tokenizer(text, return_tensors="pt")
     with torch.inference_mode():
-        hidden = minilm.encoder.model(**enc).last_hidden_state[0].numpy()
+        hidden = reference_model(minilm)(**enc).last_hidden_state[0].numpy()
     ours = stack(minilm.predict(text, output_level="sentence", normalize=False), minilm)[0]
     np.testing.assert_allclose(ours, hidden.mean(0), atol=1e-5)
     cls = stack(minilm.predict(text, output_level="sentence", normalize=False, pooling="cls"), minilm)[0]
@@ -58,7 +59,7 @@ def test_minilm_single_wordpiece_tokens_equal_last_hidden_state(minilm):
     enc = tok(text, return_tensors="pt", return_offsets_mapping=True)
     offsets = enc.pop("offset_mapping")[0].tolist()
     with torch.inference_mode():
-        hidden = minilm.encoder.model(**enc).last_hidden_state[0].numpy()
+        hidden = reference_model(minilm)(**enc).last_hidden_state[0].numpy()
     df = minilm.predict(text, output_level="token", positions=True)
     by_span = {tuple(span): k for k, span in enumerate(offsets) if span[1] > span[0]}
     checked = 0

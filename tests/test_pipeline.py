@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from reference import reference_model
 
 import nlu_lite
 from nlu_lite.errors import InvalidInputError, InvalidOptionError
@@ -44,7 +45,7 @@ def test_pipeline_first_pooling_equals_model_hidden_state(tiny_cased):
     text = "Patient denies chest pain"
     enc = tiny_cased.encoder.tokenizer(text, return_tensors="pt")
     with torch.inference_mode():
-        hidden = tiny_cased.encoder.model(**enc).last_hidden_state[0].numpy()
+        hidden = reference_model(tiny_cased)(**enc).last_hidden_state[0].numpy()
     got = vectors(tiny_cased.predict(text, output_level="token"), tiny_cased)
     np.testing.assert_allclose(got, hidden[1:5], atol=1e-5)
 
@@ -56,7 +57,7 @@ def test_pipeline_subword_pooling_against_manual(tiny_cased, how):
     text = "BP 120/80"  # "BP" -> B ##P ; "120/80" -> 1 ##2 ##0 / 8 ##0
     enc = tiny_cased.encoder.tokenizer(text, return_tensors="pt")
     with torch.inference_mode():
-        h = tiny_cased.encoder.model(**enc).last_hidden_state[0].numpy()[1:-1]
+        h = reference_model(tiny_cased)(**enc).last_hidden_state[0].numpy()[1:-1]
     groups = [h[0:2], h[2:8]]
     expected = [{"first": g[0], "last": g[-1], "mean": g.mean(0), "first_last": np.r_[g[0], g[-1]]}[how]
                 for g in groups]
@@ -159,7 +160,7 @@ def test_pipeline_set_changes_defaults(tiny_cased_dir):
 @pytest.mark.parametrize("level", ["token", "sentence"])
 def test_pipeline_offsets_slice_every_shared_text(tiny_uncased, level):
     """Through predict(): text[begin:end] equals every row's text, on the MTSamples sample, NegEx and gold sets."""
-    from conftest import gold_texts, mtsamples_notes, negex_sentences
+    from shared_data import gold_texts, mtsamples_notes, negex_sentences
 
     texts = mtsamples_notes(40) + negex_sentences()[:400] + gold_texts()
     df = tiny_uncased.predict(texts, output_level=level, positions=True, progress=False)

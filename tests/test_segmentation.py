@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import gold_texts, mtsamples_notes, negex_sentences, shared_path
+from shared_data import gold_texts, mtsamples_notes, negex_sentences, shared_path
 
 from nlu_lite.segmentation import build_nlp, segment
 

@@ -1,0 +1,27 @@
+"""Sentence level: one row per sentence, its vector pooled over the sentence's sequence (specials included)."""
+
+from __future__ import annotations
+
+from .. import pooling
+from . import Level, Rows, Units, register, sentence_numbers
+
+
+class SentenceLevel(Level):
+    name = "sentence"
+    text_column = "sentence"
+    rank = 1
+    int_columns = ("sentence_id",)
+    description = "one row per sentence (trimmed of surrounding whitespace)"
+
+    def target(self, settings) -> str:
+        return settings.pooling
+
+    def units(self, texts, seg) -> Units:
+        return Units(seg.sentence_doc, seg.sentence_begin, seg.sentence_end)
+
+    def rows(self, texts, seg, units, wp, encoded, settings) -> Rows:
+        vectors = pooling.l2_normalize(encoded) if settings.normalize else encoded
+        return Rows(units.doc, units.begin, units.end, vectors, {"sentence_id": sentence_numbers(units.doc)})
+
+
+register(SentenceLevel())

@@ -1,0 +1,28 @@
+"""The package and its catalog functions import no heavy library (checked in a fresh interpreter)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "transformers", "spacy", "tokenizers", "pyspark")
+
+
+@pytest.mark.parametrize("code", [
+    "import nlu_lite",
+    "import nlu_lite; nlu_lite.catalog(); nlu_lite.search('clinical'); nlu_lite.errors.NluLiteError",
+    "from nlu_lite import levels, pooling, spec, frames; levels.names()",
+])
+def test_light_import_does_not_import_torch_transformers_or_spacy(code):
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(out.stdout.splitlines()[-1]) == []
+
+
+def test_light_import_load_is_reachable_lazily():
+    probe = "import nlu_lite, sys\nassert 'torch' not in sys.modules\nnlu_lite.load\nprint('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "True"
