@@ -46,14 +46,3 @@ def token_and_sentence_cosines(got: np.ndarray, ref: np.ndarray, mask: np.ndarra
     pooled = [(x * weights).sum(1) / weights.sum(1) for x in (got, ref)]
     return cosines(got[real], ref[real]), cosines(*pooled)
 
-
-def mtsamples_texts(n: int) -> list[str]:
-    """The first ``n`` MTSamples transcriptions, or a skip where ../shared/data is absent."""
-    import csv
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "mtsamples" / "mtsamples.csv"
-    if not path.exists():
-        pytest.skip(f"shared data not found at {path} (only present beside the development checkout)")
-    with path.open(newline="", encoding="utf-8") as f:
-        return [row["transcription"] for row, _ in zip(csv.DictReader(f), range(n)) if row["transcription"].strip()]

@@ -7,12 +7,12 @@ import re
 import numpy as np
 import pytest
 from openvino_helpers import (
-    mtsamples_texts,
     padded,
     requires_openvino,
     token_and_sentence_cosines,
     torch_hidden_states,
 )
+from shared_data import mtsamples_notes
 
 from nlu_lite.runtimes import cpu_features, open_runtime
 
@@ -27,7 +27,7 @@ def batches(minilm_dir):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_dir))
-    notes = mtsamples_texts(8)
+    notes = mtsamples_notes(8)
     sentences = [s for note in notes for s in re.split(r"(?<=[.?!])\s+", note) if len(s.split()) >= 3][:48]
     pieces = tokenizer(" ".join(notes[:2]), add_special_tokens=False)["input_ids"]
     windows = [[tokenizer.cls_token_id] + pieces[i:i + 254] + [tokenizer.sep_token_id]

@@ -92,23 +92,10 @@ def _build(folder: Path, scheme: str, family: str | None, target: Path) -> None:
 
 
 def _load_torch_model(folder: Path, family: str | None):
-    """The fp32 torch model in ``folder`` in eval mode (to be swapped for ``nlu_lite.hf_model.load_model``)."""
-    import torch
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
+    """The verified fp32 torch model in ``folder``, eval mode (the loader the torch runtime uses)."""
+    from ..hf_model import load_model
 
-    bar_was_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        model = AutoModel.from_pretrained(str(folder), dtype=torch.float32, trust_remote_code=False)
-    except Exception as e:  # corrupt weights, unsupported architecture, bad config
-        raise ModelLoadError("E300", f"Could not load the model in '{folder}' to convert it for OpenVINO: "
-                             f"{type(e).__name__}: {str(e)[:300]}. Check that it loads with "
-                             "transformers.AutoModel.from_pretrained(folder), or use runtime='torch'.") from e
-    finally:
-        if bar_was_on:
-            hf_logging.enable_progress_bar()
-    return model.eval()
+    return load_model(folder, family)
 
 
 def _all_hidden_states(model):
