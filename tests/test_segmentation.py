@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from shared_data import gold_texts, mtsamples_notes, negex_sentences, shared_path
 
+from nlu_lite.documents import sanitize
 from nlu_lite.segmentation import build_nlp, segment
 
 
@@ -31,11 +33,15 @@ def test_segmentation_clinical_cases(text, expected):
     assert sentences(text) == expected
 
 
-@pytest.mark.parametrize("text", ["Take b.i.d. and p.r.n. now", "e.g. this i.e. that"])
-def test_segmentation_clinical_abbreviations_stay_one_token(text):
+@pytest.mark.parametrize("text,expected", [
+    ("Take b.i.d. and p.r.n. now", {"b.i.d.", "p.r.n."}),
+    ("e.g. this i.e. that", {"e.g.", "i.e."}),
+    ("Give 2 tabs. q.i.d. and Q.H.S.", {"q.i.d.", "Q.H.S."}),
+])
+def test_segmentation_clinical_abbreviations_stay_one_token(text, expected):
     seg = segment([text], build_nlp("clinical"))
     tokens = [text[b:e] for b, e in zip(seg.token_begin, seg.token_end)]
-    assert {"b.i.d.", "p.r.n."} & set(tokens) or {"e.g.", "i.e."} <= set(tokens)
+    assert expected <= set(tokens), tokens
 
 
 def _check_offsets(texts: list[str], splitter: str) -> None:
@@ -45,7 +51,7 @@ def _check_offsets(texts: list[str], splitter: str) -> None:
         covered = [False] * len(text)
         for b, e in zip(seg.token_begin[mine], seg.token_end[mine]):
             piece = text[b:e]
-            assert piece and piece == piece.strip() or not piece.isspace()
+            assert piece and piece == piece.strip()
             for k in range(b, e):
                 covered[k] = True
         # every non-whitespace character belongs to exactly one token
@@ -90,3 +96,86 @@ def test_segmentation_clinical_beats_sentencizer_on_gold_sets():
         assert clinical > plain, label
     assert sentence_split.score(sentence_split.load_gold(sentence_split.DATA / "pyrush/pyrush_gold.jsonl"),
                                 "clinical")["f1"] >= 0.85
+
+
+@pytest.mark.parametrize("splitter,text,expected", [
+    ("sentencizer", "1. Fever. 2. Cough. 3.", ["1. Fever.", "2. Cough. 3."]),
+    ("sentencizer", "Fever. - Cough. • Rash", ["Fever.", "- Cough.", "• Rash"]),
+])
+def test_segmentation_sentencizer_gets_the_marker_rule(splitter, text, expected):
+    assert sentences(text, splitter) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("•\nFever\n•\n\n• Cough", ["•\nFever", "•\n\n• Cough"]),
+    ("Problems:\n- \n- Fever", ["Problems:", "- \n- Fever"]),
+    ("Plan:\n1.\n2. Aspirin", ["Plan:", "1.\n2. Aspirin"]),
+    ("Fever resolved.\n-", ["Fever resolved.\n-"]),
+    ("1.\n2.\n•\n-", ["1.\n2.\n•\n-"]),
+])
+def test_segmentation_marker_only_sentences_join_the_next(text, expected):
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Fever. • Cough. • Rash", ["Fever.", "• Cough.", "• Rash"]),
+    ("Diagnoses: • HTN • DM", ["Diagnoses:", "• HTN", "• DM"]),
+    ("Fever.\n- Cough\n* Rash\n+ Itch", ["Fever.", "- Cough", "* Rash", "+ Itch"]),
+    ("Meds:\n1) Aspirin\n2) Heparin\n(a) one\n#3 Tylenol", ["Meds:", "1) Aspirin", "2) Heparin", "(a) one",
+                                                                "#3 Tylenol"]),
+    ("Seen 3-4 times. Long-term follow-up.", ["Seen 3-4 times.", "Long-term follow-up."]),
+])
+def test_segmentation_list_markers_start_the_item_sentence(text, expected):
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize("splitter", ["clinical", "sentencizer"])
+def test_segmentation_no_marker_only_sentence_on_shared_notes(splitter):
+    from nlu_lite.sentence_rules import _MARKERS_ONLY
+
+    texts = mtsamples_notes(40) + gold_texts()
+    seg = segment(texts, build_nlp(splitter))
+    per_doc = np.bincount(seg.sentence_doc, minlength=len(texts))
+    for d, b, e in zip(seg.sentence_doc, seg.sentence_begin, seg.sentence_end):
+        if per_doc[d] > 1:
+            assert not _MARKERS_ONLY.fullmatch(texts[d][b:e]), texts[d][b:e]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Give approx. 5 mg. Then stop.", ["Give approx. 5 mg.", "Then stop."]),
+    ("Take 1 tab. PO daily. She agreed.", ["Take 1 tab. PO daily.", "She agreed."]),
+    ("Swelling of the lt. Ankle. No pain.", ["Swelling of the lt. Ankle.", "No pain."]),
+])
+def test_segmentation_clinical_abbreviations_do_not_end_sentences(text, expected):
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize("text", ["a\ud800b c.", "\udfff", "Pain \ud83d\ude37 now. Next \udc80.", "x\ud800\ud800y"])
+def test_segmentation_lone_surrogates_keep_offsets_into_the_original(text):
+    seg = segment([text, "plain text."], build_nlp("clinical"))
+    assert set(seg.token_doc.tolist()) == {0, 1}
+    mine = seg.token_doc == 0
+    covered = np.zeros(len(text), dtype=bool)
+    for b, e in zip(seg.token_begin[mine], seg.token_end[mine]):
+        covered[b:e] = True
+    assert all(covered[k] for k, ch in enumerate(text) if not ch.isspace())
+    clean = sanitize(text)
+    assert len(clean) == len(text) and clean.encode("utf-8")
+    reference = segment([clean], build_nlp("clinical"))
+    assert reference.token_begin.tolist() == seg.token_begin[mine].tolist()
+    assert reference.sentence_end.tolist() == seg.sentence_end[seg.sentence_doc == 0].tolist()
+
+
+def test_segmentation_token_section_follows_sentence_section():
+    texts = ["Intro line.\nHPI:\nPain since Monday.\nPLAN: rest.", "ALLERGIES: none. Mild rash."]
+    seg = segment(texts, build_nlp("clinical"))
+    got = [(texts[d][b:e], sec) for d, b, e, sec in zip(seg.sentence_doc, seg.sentence_begin, seg.sentence_end,
+                                                          seg.sentence_section)]
+    assert got == [("Intro line.", None), ("HPI:", "history of present illness"),
+                   ("Pain since Monday.", "history of present illness"), ("PLAN: rest.", "plan"),
+                   ("ALLERGIES: none.", "allergies"), ("Mild rash.", "allergies")]
+    token_section = seg.token_section()
+    first_sentence = np.searchsorted(seg.sentence_doc, seg.token_doc)
+    for k in range(len(seg.token_doc)):
+        assert token_section[k] == seg.sentence_section[first_sentence[k] + seg.token_sentence[k]]
+    assert token_section[0] is None and token_section[-1] == "allergies"

@@ -47,10 +47,19 @@ class Level:
 
     name: ClassVar[str]
     text_column: ClassVar[str]  # the output column holding each row's text
-    int_columns: ClassVar[tuple[str, ...]] = ()  # further per-row integer columns (nullable in the frame)
+    columns: ClassVar[tuple[tuple[str, str], ...]] = ()  # further per-row columns: (name, "int64" | "string")
+    positions: ClassVar[bool] = False  # begin/end are always part of the output (not only with positions=True)
     segments: ClassVar[bool] = True  # needs spaCy tokens and sentences
     rank: ClassVar[int] = 100  # place in listings (finest first)
     description: ClassVar[str] = ""
+
+    def for_chunk(self, request, docs, present: np.ndarray, texts: list[str]) -> Level:
+        """This level for one chunk of a call: levels that take per-call input (a user's spans) bind it here.
+
+        ``request``: the call's extra input (``None`` for levels without one); ``docs``: the chunk's input rows;
+        ``present``: the chunk position of each non-empty text in ``texts``.
+        """
+        return self
 
     def target(self, settings) -> str:
         """What the encoder must return: ``"wordpieces"`` (one vector each) or a unit pooling (``mean`` ...)."""
@@ -90,4 +99,4 @@ def sentence_numbers(unit_doc: np.ndarray) -> np.ndarray:
     return np.arange(len(unit_doc)) - np.searchsorted(unit_doc, unit_doc, side="left")
 
 
-from . import document, sentence, token  # noqa: E402,F401  (each registers its level)
+from . import document, sentence, span, token  # noqa: E402,F401  (each registers its level)

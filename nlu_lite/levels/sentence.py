@@ -10,7 +10,7 @@ class SentenceLevel(Level):
     name = "sentence"
     text_column = "sentence"
     rank = 1
-    int_columns = ("sentence_id",)
+    columns = (("sentence_id", "int64"),)
     description = "one row per sentence (trimmed of surrounding whitespace)"
 
     def target(self, settings) -> str:

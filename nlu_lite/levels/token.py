@@ -25,7 +25,7 @@ class TokenLevel(Level):
     name = "token"
     text_column = "token"
     rank = 0
-    int_columns = ("sentence_id",)
+    columns = (("sentence_id", "int64"),)
     description = "one row per spaCy token (whitespace is not a token)"
 
     def target(self, settings) -> str:
