@@ -18,6 +18,7 @@ from . import errors
 from .about import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported on first access
+    from . import provenance
     from .exports import to_numpy
     from .loading import load
     from .model_catalog import catalog, search
@@ -39,11 +40,16 @@ _LAZY = {
     "patterns": "spans",
 }
 
+# submodules that are also callables: nlu_lite.provenance(df), nlu_lite.provenance.read_parquet(path)
+_CALLABLE_MODULES = ("provenance",)
+
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
-           "plot_embeddings", "plot_similarity", "terms", "patterns"]
+           "plot_embeddings", "plot_similarity", "terms", "patterns", "provenance"]
 
 
 def __getattr__(name: str) -> object:
+    if name in _CALLABLE_MODULES:
+        return import_module(f".{name}", __name__)  # importing sets it as this package's attribute
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'nlu_lite' has no attribute {name!r}")

@@ -104,8 +104,9 @@ def _output_columns(level: str | None, positions: bool, vector_column: str | Non
     """Columns the prediction adds beside the input's (those known so far)."""
     from . import levels
 
-    names = [] if level is None else [levels.get(level).text_column, *levels.get(level).int_columns]
-    names += ["begin", "end"] if positions else []
+    spec = None if level is None else levels.get(level)
+    names = [] if spec is None else [spec.text_column, *(name for name, _ in spec.columns)]
+    names += ["begin", "end"] if positions or (spec is not None and spec.positions) else []
     names += [vector_column] if vector_column else []
     return tuple(names)
 

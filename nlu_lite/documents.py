@@ -107,7 +107,7 @@ def _check_frame(frame: pd.DataFrame, column: Hashable, named: bool) -> None:
             f"distinct names first, e.g. df.columns = [f'{{c}}_{{i}}' for i, c in enumerate(df.columns)], "
             "then pass predict(..., text_column='<the text one>')."
         )
-    if INDEX_NAME in frame.columns:
+    if INDEX_NAME in frame.columns and frame.index.name in (None, INDEX_NAME):  # id_column= names the index
         raise InvalidInputError("E151",
             f"The DataFrame has a column named {INDEX_NAME!r}, the name nlu_lite gives the output's index (the "
             f"input row id); use it as the row id with predict(..., id_column={INDEX_NAME!r}), or rename it, "

@@ -17,6 +17,7 @@ __all__ = [
     "InvalidOptionError",
     "InvalidInputError",
     "CatalogError",
+    "CacheError",
     "OutputError",
 ]
 
@@ -59,3 +60,7 @@ class CatalogError(NluLiteError, ValueError):
 class OutputError(NluLiteError, OSError):
     """An output file cannot be written where asked (missing folder, a folder in the way, no permission, disk
     full); any previous file at that path is left as it was."""
+
+
+class CacheError(NluLiteError, OSError):
+    """The vector cache file cannot be used (not a cache, another format, a folder, missing)."""

@@ -13,7 +13,7 @@ import shutil
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,6 +141,7 @@ class Pipeline:
             "prompt_name": f"one of the model's prompts: {sorted(e.prompts) or 'none'}",
             "layers": f"hidden states: -1 = last, 0 = embeddings, or a list (model has {rt.num_layers} layers)",
             "layer_combine": "several layers: 'mean' or 'concat'",
+            "span_pooling": "span vector from its wordpieces: 'mean', 'first', 'max'",
         }
         for name, value in asdict(st).items():
             lines.append(f"  {name:16} {value!r:12} {help_text[name]}")
@@ -184,7 +185,7 @@ class Pipeline:
         self.settings = self.settings.updated("set()", **options)
         return self
 
-    def predict(self, data: object, output_level: str | None = None, *, text_column: str | None = None,
+    def predict(self, data: object, output_level: str | None = None, *, text_column: Hashable | None = None,
                 id_column: str | None = None, spans: object = None,
                 **options: object) -> pd.DataFrame | pyspark.sql.DataFrame:
         """Embed ``data`` and return a DataFrame.
@@ -230,7 +231,7 @@ class Pipeline:
             frame.index.name = id_column
         return frame
 
-    def predict_iter(self, data: object, output_level: str | None = None, *, text_column: str | None = None,
+    def predict_iter(self, data: object, output_level: str | None = None, *, text_column: Hashable | None = None,
                      spans: object = None, **options: object) -> Iterator[pd.DataFrame]:
         """Like ``predict`` but yields one DataFrame per chunk of ``chunk_size`` input rows.
 

@@ -80,7 +80,7 @@ def predict_spark(pipe: Pipeline, sdf: pyspark.sql.DataFrame, output_level: str 
     """
     from pyspark.sql import functions as F
 
-    text_column = text_column or "text"
+    text_column = "text" if text_column is None else text_column
     if text_column not in sdf.columns:
         raise InvalidInputError(
             "E060", f"The Spark DataFrame has no column {text_column!r}; its columns are {sdf.columns}. "

@@ -43,7 +43,8 @@ def test_levels_token_wordpieces_map_tokens_of_each_document_to_their_own_pieces
 
 def test_levels_output_columns_drive_frames_and_spark():
     assert output_columns(levels.get("token"), True, "v") == [
-        ("token", "string"), ("sentence_id", "int64"), ("begin", "int64"), ("end", "int64"), ("v", "vector")]
+        ("token", "string"), ("sentence_id", "int64"), ("section", "string"), ("begin", "int64"), ("end", "int64"),
+        ("v", "vector")]
     assert output_columns(levels.get("document"), False, "v") == [("document", "string"), ("v", "vector")]
 
 

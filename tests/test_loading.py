@@ -134,7 +134,8 @@ def test_loading_cuda_matches_cpu(tiny_cased_dir, precision):
 
 def test_public_api_is_small():
     assert set(nlu_lite.__all__) == {"__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning",
-                                     "errors", "to_numpy", "plot_embeddings", "plot_similarity", "terms", "patterns"}
+                                     "errors", "to_numpy", "plot_embeddings", "plot_similarity", "terms", "patterns",
+                                     "provenance"}
     assert all(getattr(nlu_lite, name) is not None for name in nlu_lite.__all__)
     for error in ("UnknownModelError", "ModelNotAvailableError", "ModelLoadError", "InvalidOptionError",
                   "InvalidInputError", "CatalogError"):

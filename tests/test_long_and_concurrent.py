@@ -36,8 +36,8 @@ def test_long_interrupt_leaves_pipeline_usable(tiny_cased, monkeypatch):
     reference = stack(tiny_cased.predict(TEXTS, output_level="token", batch_tokens=64), tiny_cased)
     real = tiny_cased.encoder.forward_batches
 
-    def interrupted(sequences, batches):
-        iterator = real(sequences, batches)
+    def interrupted(sequences, batches, *args):
+        iterator = real(sequences, batches, *args)
         yield next(iterator)
         raise KeyboardInterrupt
 

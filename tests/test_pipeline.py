@@ -98,7 +98,7 @@ def test_pipeline_output_column_clash_is_an_error(tiny_cased):
 
 
 def test_pipeline_bad_output_level_lists_valid_ones(tiny_cased):
-    with pytest.raises(InvalidOptionError, match=r"output_level='chunk'.*\['token', 'sentence', 'document'\]"):
+    with pytest.raises(InvalidOptionError, match=r"output_level='chunk'.*\['token', 'sentence', 'document', 'span'\]"):
         tiny_cased.predict("x", output_level="chunk")
 
 
@@ -146,7 +146,7 @@ def test_pipeline_token_without_wordpiece_gets_nan_and_one_warning(tiny_cased):
 def test_pipeline_empty_input_returns_schema(tiny_cased):
     df = tiny_cased.predict([], output_level="token", positions=True)
     assert len(df) == 0
-    assert list(df.columns) == ["token", "sentence_id", "begin", "end", "tiny_cased_embeddings"]
+    assert list(df.columns) == ["token", "sentence_id", "section", "begin", "end", "tiny_cased_embeddings"]
 
 
 def test_pipeline_set_changes_defaults(tiny_cased_dir):

@@ -109,3 +109,11 @@ def test_spans_patterns_use_the_spacy_matcher(tiny_cased):
     dose = nlu_lite.patterns({"dose": [[{"LIKE_NUM": True}, {"LOWER": "mg"}]]})
     df = tiny_cased.predict(["Aspirin 81 mg daily, metoprolol 25 mg bid."], spans=dose)
     assert df["span"].tolist() == ["81 mg", "25 mg"] and set(df["label"]) == {"dose"}
+
+
+def test_spans_carry_the_section_of_their_sentence(tiny_cased):
+    note = "HISTORY OF PRESENT ILLNESS: Chest pain.\nMEDICATIONS: Aspirin daily."
+    df = tiny_cased.predict([note], spans=nlu_lite.terms(["chest pain", "aspirin"]))
+    assert df["section"].tolist() == ["history of present illness", "medications"]
+    tokens = tiny_cased.predict(note, output_level="token")
+    assert tokens.set_index("token")["section"].to_dict()["Aspirin"] == "medications"

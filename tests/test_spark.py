@@ -37,7 +37,7 @@ def pandas_frame() -> pd.DataFrame:
 
 
 def sort(frame: pd.DataFrame, level: str) -> pd.DataFrame:
-    keys = ["origin_index"] + (["sentence_id", "begin"] if level != "document" else [])
+    keys = ["note_id"] + (["sentence_id", "begin"] if level != "document" else [])
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
@@ -48,12 +48,12 @@ def test_spark_equals_pandas(spark, tiny_cased, level, partitions):
     local = pandas_frame()
     sdf = spark.createDataFrame(local.astype({"text": object})).repartition(partitions)
     result = tiny_cased.predict(sdf, output_level=level, id_column="note_id", positions=True)
-    assert result.columns[:2] == ["origin_index", level]
+    assert result.columns[:2] == ["note_id", level]  # the id keeps its name, as in pandas
     assert dict(result.dtypes)[tiny_cased.column_name] == "array<float>"
     got = sort(result.toPandas(), level)
     expected = sort(tiny_cased.predict(local, output_level=level, id_column="note_id", positions=True)
                     .reset_index(), level)
-    assert got["origin_index"].tolist() == expected["origin_index"].tolist()
+    assert got["note_id"].tolist() == expected["note_id"].tolist()
     assert got["ward"].tolist() == expected["ward"].tolist()
     assert got[level].fillna("<na>").tolist() == expected[level].fillna("<na>").tolist()
     for a, b in zip(got[tiny_cased.column_name], expected[tiny_cased.column_name]):
@@ -61,7 +61,18 @@ def test_spark_equals_pandas(spark, tiny_cased, level, partitions):
             assert a is None
         else:
             np.testing.assert_allclose(np.asarray(a, dtype=np.float32), b, atol=1e-5)
-    assert set(got["origin_index"]) == set(local["note_id"])  # every input row, empty ones included
+    assert set(got["note_id"]) == set(local["note_id"])  # every input row, empty ones included
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", ["document", "sentence"])
+def test_spark_partition_of_only_null_texts(spark, tiny_cased, level):
+    """A partition whose texts are all null still has a string text column (was float64: an Arrow crash)."""
+    local = pd.DataFrame({"note_id": [1, 2, 3], "text": [None, None, "Chest pain."]}).astype({"text": object})
+    sdf = spark.createDataFrame(local, schema="note_id long, text string").repartition(1).sortWithinPartitions(
+        "note_id").coalesce(1)
+    got = tiny_cased.predict(sdf.limit(2), output_level=level, id_column="note_id").toPandas()
+    assert sorted(got["note_id"]) == [1, 2] and got[level].isna().all()
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ class SentenceLevel(Level):
     name = "sentence"
     text_column = "sentence"
     rank = 1
-    columns = (("sentence_id", "int64"),)
+    columns = (("sentence_id", "int64"), ("section", "string"))
     description = "one row per sentence (trimmed of surrounding whitespace)"
 
     def target(self, settings) -> str:
@@ -21,7 +21,8 @@ class SentenceLevel(Level):
 
     def rows(self, texts, seg, units, wp, encoded, settings) -> Rows:
         vectors = pooling.l2_normalize(encoded) if settings.normalize else encoded
-        return Rows(units.doc, units.begin, units.end, vectors, {"sentence_id": sentence_numbers(units.doc)})
+        return Rows(units.doc, units.begin, units.end, vectors,
+                    {"sentence_id": sentence_numbers(units.doc), "section": seg.sentence_section})
 
 
 register(SentenceLevel())

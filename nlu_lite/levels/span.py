@@ -18,7 +18,8 @@ SPAN_POOLINGS = ("mean", "first", "max")
 
 def span_contexts(texts: list[str], seg, doc: np.ndarray, begin: np.ndarray,
                   end: np.ndarray) -> tuple[Units, np.ndarray, np.ndarray]:
-    """The context units of spans: unique (document, begin, end) ranges, each span's unit and first sentence.
+    """The context units of spans: unique (document, begin, end) ranges, each span's unit and first sentence
+    (its index in ``seg``).
 
     A span's first sentence is the first whose end lies after the span's begin, its last the last whose begin
     lies before the span's end (both within the span's document).
@@ -33,7 +34,7 @@ def span_contexts(texts: list[str], seg, doc: np.ndarray, begin: np.ndarray,
     ranges = np.stack([doc, seg.sentence_begin[s0], seg.sentence_end[s1]], axis=1).reshape(-1, 3)
     unique, unit_of_span = np.unique(ranges, axis=0, return_inverse=True)
     units = Units(unique[:, 0].copy(), unique[:, 1].copy(), unique[:, 2].copy())
-    return units, unit_of_span.reshape(-1), s0 - first_of_doc[doc]
+    return units, unit_of_span.reshape(-1), s0
 
 
 def span_wordpieces(units: Units, unit_of_span: np.ndarray, begin: np.ndarray, end: np.ndarray,
@@ -50,7 +51,7 @@ class SpanLevel(Level):
     text_column = "span"
     rank = 3
     positions = True
-    columns = (("label", "string"), ("sentence_id", "int64"))
+    columns = (("label", "string"), ("sentence_id", "int64"), ("section", "string"))
     description = "one row per span given with spans= (DataFrame, per-row lists, nlu_lite.terms/patterns)"
 
     def __init__(self, spans=None) -> None:
@@ -70,14 +71,15 @@ class SpanLevel(Level):
     def units(self, texts, seg) -> Units:
         sp = self.spans
         units, unit_of_span, sentence = span_contexts(texts, seg, sp.doc, sp.begin, sp.end)
-        self._context = (unit_of_span, sentence)
+        self._context = (unit_of_span, sentence, seg.sentence_section[sentence])
         return units
 
     def rows(self, texts, seg, units, wp, encoded, settings) -> Rows:
-        sp, (unit_of_span, sentence) = self.spans, self._context
+        sp, (unit_of_span, sentence, section) = self.spans, self._context
         first, last = span_wordpieces(units, unit_of_span, sp.begin, sp.end, wp)
         vectors = pooling.pool_subwords(encoded, first, last, settings.span_pooling)
-        return Rows(sp.doc, sp.begin, sp.end, vectors, {"label": sp.label, "sentence_id": sentence},
+        number = sentence - np.searchsorted(seg.sentence_doc, sp.doc, side="left")  # within its document
+        return Rows(sp.doc, sp.begin, sp.end, vectors, {"label": sp.label, "sentence_id": number, "section": section},
                     no_wordpiece=int((first > last).sum()))
 
 

@@ -25,7 +25,7 @@ class TokenLevel(Level):
     name = "token"
     text_column = "token"
     rank = 0
-    columns = (("sentence_id", "int64"),)
+    columns = (("sentence_id", "int64"), ("section", "string"))
     description = "one row per spaCy token (whitespace is not a token)"
 
     def target(self, settings) -> str:
@@ -37,7 +37,8 @@ class TokenLevel(Level):
     def rows(self, texts, seg, units, wp, encoded, settings) -> Rows:
         first, last = token_wordpieces(texts, seg, wp)
         vectors = pooling.pool_subwords(encoded, first, last, settings.subword_pooling)
-        return Rows(seg.token_doc, seg.token_begin, seg.token_end, vectors, {"sentence_id": seg.token_sentence},
+        return Rows(seg.token_doc, seg.token_begin, seg.token_end, vectors,
+                    {"sentence_id": seg.token_sentence, "section": seg.token_section()},
                     no_wordpiece=int((first > last).sum()))
 
 
