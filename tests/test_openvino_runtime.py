@@ -1,0 +1,163 @@
+"""The OpenVINO runtime: equal to torch in fp32, cached conversion, options, and no telemetry."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from openvino_helpers import padded, requires_openvino, token_and_sentence_cosines, torch_hidden_states
+
+from nlu_lite.errors import InvalidOptionError
+from nlu_lite.runtimes import cpu_features, open_runtime
+
+pytestmark = requires_openvino
+ROOT = Path(__file__).resolve().parents[1]
+SEQUENCES = [[2, 5, 6, 7, 3], [2, 8, 9, 10, 11, 12, 13, 14, 3], [2, 15, 3]]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ov_cache(tmp_path_factory):
+    """Every test of this module converts into a temporary cache, never the user's."""
+    folder = tmp_path_factory.mktemp("nlu_lite_cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NLU_LITE_CACHE", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def tiny_fp32(tiny_cased_dir):
+    return open_runtime("openvino", tiny_cased_dir, precision="fp32", threads=1)
+
+
+@pytest.mark.parametrize("layers", [(-1,), (0, 1, 2), (-2, -1)])
+def test_openvino_runtime_fp32_equals_torch_hidden_states(tiny_cased_dir, tiny_fp32, layers):
+    ids, mask = padded(SEQUENCES)
+    got = tiny_fp32.forward(ids, mask, layers=layers)
+    ref = torch_hidden_states(tiny_cased_dir, ids, mask)[list(layers)]
+    assert got.shape == (len(layers), 3, 9, 32) and got.dtype == np.float32
+    real = mask.astype(bool)
+    np.testing.assert_allclose(got[:, real], ref[:, real], atol=2e-5, rtol=1e-4)
+
+
+def test_openvino_runtime_reports_protocol_fields(tiny_fp32):
+    assert (tiny_fp32.name, tiny_fp32.device, tiny_fp32.precision, tiny_fp32.threads) == ("openvino", "cpu",
+                                                                                          "fp32", 1)
+    assert (tiny_fp32.dim, tiny_fp32.num_layers) == (32, 2)
+
+
+def test_openvino_runtime_batch_rows_do_not_depend_on_padding(tiny_fp32):
+    ids, mask = padded(SEQUENCES)
+    together = tiny_fp32.forward(ids, mask)[0]
+    for row, seq in enumerate(SEQUENCES):
+        alone = tiny_fp32.forward(*padded([seq]))[0, 0]
+        np.testing.assert_allclose(together[row, :len(seq)], alone, atol=1e-5)
+
+
+def test_openvino_runtime_second_load_reads_the_cache(tiny_cased_dir, tiny_fp32, monkeypatch):
+    from nlu_lite.runtimes import openvino_export
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("converted again although the cache holds the model")
+
+    monkeypatch.setattr(openvino_export, "_build", no_conversion)
+    again = open_runtime("openvino", tiny_cased_dir, precision="fp32", threads=1)
+    assert again.cache_folder == tiny_fp32.cache_folder and (again.cache_folder / "model.xml").is_file()
+    meta = json.loads((again.cache_folder / "nlu_lite_openvino.json").read_text("utf-8"))
+    assert meta["scheme"] == "fp32" and "openvino" in meta["versions"]
+    ids, mask = padded(SEQUENCES)
+    np.testing.assert_array_equal(again.forward(ids, mask), tiny_fp32.forward(ids, mask))
+
+
+def test_openvino_runtime_cache_key_follows_weights_and_scheme(tiny_cased_dir, tmp_path):
+    import shutil
+
+    from nlu_lite.runtimes.openvino_export import cache_folder
+
+    copy = Path(shutil.copytree(tiny_cased_dir, tmp_path / tiny_cased_dir.name))
+    before = cache_folder(copy, "fp32")
+    assert cache_folder(copy, "int8_asym") != before
+    weights = copy / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1_000_000))
+    assert cache_folder(copy, "fp32") != before
+
+
+def test_openvino_runtime_int8_close_to_fp32_on_tiny_model(tiny_cased_dir):
+    int8 = open_runtime("openvino", tiny_cased_dir, precision="int8", threads=1)
+    assert int8.precision == "int8" and "int8_asym" in int8.cache_folder.name
+    ids, mask = padded(SEQUENCES)
+    tokens, _ = token_and_sentence_cosines(int8.forward(ids, mask)[0], torch_hidden_states(tiny_cased_dir, ids,
+                                                                                          mask)[-1], mask)
+    assert tokens.mean() > 0.99
+
+
+@pytest.mark.parametrize(("options", "code"), [
+    ({"device": "cuda"}, "E303"),
+    ({"threads": 0}, "E304"),
+    ({"threads": True}, "E304"),
+    ({"precision": "fp16"}, "E305"),
+])
+def test_openvino_runtime_rejects_bad_options(tiny_cased_dir, options, code):
+    with pytest.raises(InvalidOptionError, match=rf"\[{code}\]"):
+        open_runtime("openvino", tiny_cased_dir, **options)
+
+
+@pytest.mark.parametrize("layer", [3, -4, "last"])
+def test_openvino_runtime_rejects_layers_outside_the_model(tiny_fp32, layer):
+    with pytest.raises(InvalidOptionError, match=r"\[E302\].*hidden states 0 \(embeddings\) to 2"):
+        tiny_fp32.forward(*padded(SEQUENCES), layers=(layer,))
+
+
+def test_openvino_runtime_bf16_refused_without_native_bf16(tiny_cased_dir, monkeypatch):
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_vnni"}))
+    with pytest.raises(InvalidOptionError, match=r"\[E306\].*precision='int8'"):
+        open_runtime("openvino", tiny_cased_dir, precision="bf16")
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    ({"avx512f", "avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni"}, "bf16"),  # Sapphire Rapids (measured)
+    ({"avx512f", "avx512_bf16", "avx512_vnni"}, "int8"),  # Zen 4 (measured, issue 15)
+    ({"avx2", "avx_vnni"}, "int8"),
+    ({"avx2", "fma"}, "fp32"),
+])
+def test_openvino_runtime_fast_precision_by_cpu(flags, expected):
+    from nlu_lite.runtimes.openvino_runtime import fast_precision
+
+    assert fast_precision(frozenset(flags)) == expected
+
+
+_PRIVATE_RUN = """
+import socket, sys
+def refuse(*args, **kwargs):  # telemetry sends from a forked process: record attempts in a file
+    with open(sys.argv[3], "a", encoding="utf-8") as log:
+        log.write(repr(args) + "\\n")
+    raise OSError("network connection refused by the test")
+socket.socket.connect = socket.socket.connect_ex = refuse
+socket.create_connection = refuse
+if sys.argv[2] == "telemetry-imported-first":
+    import openvino_telemetry  # another library got there first
+import numpy as np
+from nlu_lite.runtimes import open_runtime
+for precision in ("fp32", "int8"):
+    runtime = open_runtime("openvino", sys.argv[1], precision=precision, threads=1)
+    runtime.forward(np.array([[2, 5, 6, 3]]), np.ones((1, 4), dtype=np.int64))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("situation", ["fresh", "telemetry-imported-first"])
+def test_openvino_runtime_writes_only_its_cache_and_opens_no_connection(tiny_cased_dir, tmp_path, situation):
+    home, cache, attempts = tmp_path / "home", tmp_path / "cache", tmp_path / "connections.log"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("XDG_", "HF_", "NLU_LITE"))}
+    env.update(HOME=str(home), NLU_LITE_CACHE=str(cache), PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
+    done = subprocess.run([sys.executable, "-c", _PRIVATE_RUN, str(tiny_cased_dir), situation, str(attempts)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not attempts.exists(), attempts.read_text("utf-8")
+    assert sorted(p.relative_to(home) for p in home.rglob("*")) == []
+    assert (cache / "openvino").is_dir()
