@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     download = sub.add_parser("download", parents=[common], help="save a model bundle for offline use (needs network)")
     download.add_argument("name")
     download.add_argument("--to", type=Path, required=True, help="new (or empty) folder for the bundle")
+    cache = sub.add_parser("cache", parents=[common], help="show or empty a vector cache file (load(cache=...))")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("path", type=Path, help="the cache file, e.g. vectors.sqlite")
     parser.predict_parser = predict  # for usage errors argparse cannot find by itself
     return parser
 
@@ -184,6 +187,12 @@ def _run(args: argparse.Namespace) -> None:
         print(f"{'column':16} {entry.column_name}")
     elif args.command == "download":
         _download(args)
+    elif args.command == "cache":
+        from . import cache
+
+        report = cache.cache_info(args.path) if args.action == "info" else cache.cache_clear(args.path)
+        for key, value in report.items():
+            print(f"{key:16} {value}")
 
 
 def _silence_stdout() -> None:

@@ -25,6 +25,7 @@ from . import (
     batching,
     documents,
     encoding,
+    exports,
     frames,
     levels,
     pooling,
@@ -248,6 +249,10 @@ class Pipeline:
         if id_column is not None:
             frame.index.name = id_column
         return frame
+
+    def embed(self, texts: object, **options: object) -> np.ndarray:
+        """One document vector per text, an ``(n, dim)`` float32 array (NaN rows for empty texts)."""
+        return exports.embed(self, texts, **options)
 
     def predict_iter(self, data: object, output_level: str | None = None, *, text_column: Hashable | None = None,
                      spans: object = None, **options: object) -> Iterator[pd.DataFrame]:

@@ -52,3 +52,26 @@ def test_cache_wiring_every_result_carries_provenance(tiny_cased_dir, tmp_path):
         assert record["runtime"] == "torch" and record["dim"] == 32 and record["revision"].startswith("sha256:")
     spans = pipe.predict(NOTES, spans=nlu_lite.terms(["aspirin"]))
     assert nlu_lite.provenance(spans)["settings"]["output_level"] == "span"
+
+
+def test_cache_wiring_cli_info_and_clear(tiny_cased_dir, tmp_path, capsys):
+    from nlu_lite.cli import main
+
+    store = tmp_path / "v.sqlite"
+    pipe = nlu_lite.load(path=tiny_cased_dir, cache=store)
+    pipe.predict(NOTES, output_level="sentence")
+    entries = pipe.cache.info()["entries"]
+    assert main(["cache", "info", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert any(line.split()[:2] == ["entries", str(entries)] for line in out.splitlines())
+    assert main(["cache", "clear", str(store)]) == 0
+    assert nlu_lite.load(path=tiny_cased_dir, cache=store).cache.info()["entries"] == 0
+    assert main(["cache", "info", str(tmp_path / "missing.sqlite")]) == 1
+
+
+def test_cache_wiring_pipe_embed_is_document_vectors(tiny_cased):
+    texts = ["Chest pain.", None, "Takes aspirin daily."]
+    X = tiny_cased.embed(texts)
+    assert X.shape == (3, 32) and X.dtype == np.float32 and np.isnan(X[1]).all()
+    documents = nlu_lite.to_numpy(tiny_cased.predict(texts, output_level="document"))
+    np.testing.assert_array_equal(X[[0, 2]], documents[[0, 2]])
