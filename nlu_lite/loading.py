@@ -14,6 +14,7 @@ from . import hf_model, model_catalog, sources
 from .cache import VectorCache
 from .model_catalog import CatalogEntry
 from .pipeline import Pipeline
+from .runtime import default_threads
 from .spec import BUNDLE_FILE, Spec
 
 
@@ -77,7 +78,9 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         precision: ``"fp32"`` (default), ``"int8"`` (CPU), ``"bf16"`` (CUDA, or a CPU with native bf16),
             ``"fp16"`` (CUDA). A bundle restores the precision it was saved with.
-        threads: CPU threads of the runtime (process-wide for torch); default: the runtime's own choice.
+        threads: CPU threads of the runtime (process-wide for torch); default: all cores on a quiet machine, the
+            spare ones on a busy one (``nlu_lite.runtime.default_threads``: oversubscribed torch threads ran 4x
+            slower than one thread on a busy 2-core machine).
         sentence_splitter: ``"clinical"`` (default; rules for clinical layout) or ``"sentencizer"`` (spaCy's).
         cache: a vector cache file (SQLite; see ``nlu_lite.cache``) or a ``VectorCache``: re-runs read the vectors
             of units they have seen and encode only new or changed ones, with identical results.
@@ -115,7 +118,7 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
     spec = Spec(entry=entry.to_dict(), model_path=str(source.folder), source_kind=source.kind,
                 runtime=runtime or base.get("runtime", "torch"),
                 precision=precision if precision is not None else base.get("precision"),
-                device=device, threads=threads if threads is not None else base.get("threads"),
+                device=device, threads=threads if threads is not None else base.get("threads", default_threads()),
                 sentence_splitter=sentence_splitter or base.get("sentence_splitter", "clinical"),
                 settings={**base.get("settings", {}), **settings},
                 revision=_snapshot_commit(source.folder) or base.get("revision"))
