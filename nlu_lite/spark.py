@@ -9,6 +9,9 @@ Spark DataFrame is passed.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -72,6 +75,25 @@ def _output_schema(sdf, pipe: Pipeline, settings, text_column: str, id_column: s
     return T.StructType(fields + extras)
 
 
+def _workers_use_driver_python(sdf: pyspark.sql.DataFrame) -> None:
+    """In local mode, run the Python workers with the driver's interpreter.
+
+    Spark starts workers with ``PYSPARK_PYTHON``, else ``python3`` from PATH. In a notebook whose kernel is a
+    virtual environment that is another interpreter, without nlu_lite, and every task fails with a
+    ``ModuleNotFoundError`` buried in Java logs. Local workers run on this machine, so the driver's interpreter is
+    the right one; a ``PYSPARK_PYTHON`` the user set is left alone, and so are clusters (set it there).
+    """
+    try:
+        context = sdf.sparkSession.sparkContext
+    except Exception:  # Spark Connect: no SparkContext on the client, workers are the server's business
+        return
+    if os.environ.get("PYSPARK_PYTHON") or not str(context.master).startswith("local"):
+        return
+    found = shutil.which(context.pythonExec)
+    if found is None or os.path.realpath(found) != os.path.realpath(sys.executable):
+        context.pythonExec = sys.executable
+
+
 def predict_spark(pipe: Pipeline, sdf: pyspark.sql.DataFrame, output_level: str | None, text_column: str | None,
                   id_column: str | None, options: dict) -> pyspark.sql.DataFrame:
     """``pipe.predict`` for a Spark DataFrame; returns a Spark DataFrame with the pandas result's columns.
@@ -82,6 +104,7 @@ def predict_spark(pipe: Pipeline, sdf: pyspark.sql.DataFrame, output_level: str 
     """
     from pyspark.sql import functions as F
 
+    _workers_use_driver_python(sdf)
     text_column = "text" if text_column is None else text_column
     if text_column not in sdf.columns:
         raise InvalidInputError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -116,3 +117,26 @@ def test_spark_is_not_imported_by_nlu_lite():
     code = "import sys, nlu_lite; nlu_lite.load; print('pyspark' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.slow
+def test_spark_from_a_kernel_whose_venv_is_not_on_path(tiny_cased_dir, tmp_path):
+    """As a Jupyter kernel runs: the venv's python, PATH without the venv, no PYSPARK_PYTHON set."""
+    import subprocess
+
+    script = tmp_path / "kernel.py"
+    script.write_text(
+        "import pandas as pd, pyspark.sql, nlu_lite, sys\n"
+        "spark = (pyspark.sql.SparkSession.builder.master('local[1]').config('spark.ui.enabled', 'false')\n"
+        "         .config('spark.driver.host', '127.0.0.1').config('spark.driver.bindAddress', '127.0.0.1')\n"
+        "         .getOrCreate())\n"
+        f"pipe = nlu_lite.load(path={str(tiny_cased_dir)!r})\n"
+        "sdf = spark.createDataFrame(pd.DataFrame({'id': [1, 2], 'text': ['Chest pain.', 'No fever.']}))\n"
+        "rows = pipe.predict(sdf, output_level='document', id_column='id').toPandas()\n"
+        "print('ROWS', len(rows), rows['document'].tolist())\n"
+        "spark.stop()\n")
+    venv_bin = str(Path(sys.executable).parent)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON", "VIRTUAL_ENV")}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=420)
+    assert "ROWS 2 ['Chest pain.', 'No fever.']" in out.stdout, out.stderr[-3000:]
