@@ -64,8 +64,11 @@ def _quantize_attention(model: torch.nn.Module) -> torch.nn.Module:
     names = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
              if isinstance(module, torch.nn.Linear) and (".attention." in f".{name}." or ".attn." in f".{name}.")}
     with warnings.catch_warnings():
-        # torch.ao.quantization is deprecated in favour of torchao, which has no dynamic CPU int8 for Linear yet
-        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization.*", category=DeprecationWarning)
+        # torch.ao.quantization and its quantized tensor constructors are deprecated in favour of torchao, which
+        # has no dynamic CPU int8 for Linear layers yet; these two messages, and nothing else, are silenced
+        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization.*")
+        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other "
+                                "quantized tensor creation functions")
         return quantize_dynamic(model, names, dtype=torch.qint8)
 
 
