@@ -335,10 +335,12 @@ class Pipeline:
 
     def _encode(self, wp: batching.Wordpieces, units: levels.Units, texts: list[str], s: Settings, target: str,
                 fingerprint: str) -> np.ndarray:
-        """The encoder's output for every unit; with a cache, units it holds are read and only the rest encoded.
+        """The encoder's output for every unit: each distinct unit text of the chunk is encoded once.
 
-        Cached values are per unit: its wordpiece vectors (``target="wordpieces"``) or its pooled vector (before
-        normalisation). With an empty cache the same units are encoded in the same batches as without one.
+        Repeated texts (boilerplate sentences, copied notes) share one encoding, so equal texts get equal
+        vectors and a run does less work. With a cache, the distinct units it holds are read (their wordpiece
+        vectors for ``target="wordpieces"``, else the pooled vector before normalisation) and only the others
+        encoded and stored; a warm run is then bit-identical to the cold run that filled the cache.
         """
         def run(pieces: batching.Wordpieces) -> np.ndarray:
             return encoding.encode(self.encoder, pieces, window=self._window_size(s), target=target,
@@ -346,20 +348,27 @@ class Pipeline:
                                    stats=self.last_stats, layers=self._layers(s), layer_combine=s.layer_combine,
                                    include_prompt=self.entry.include_prompt)
 
-        if self.cache is None:
-            return run(wp)
+        unit_texts = [texts[d][b:e] for d, b, e in zip(units.doc.tolist(), units.begin.tolist(), units.end.tolist())]
+        first: dict[str, int] = {}
+        for k, text in enumerate(unit_texts):
+            first.setdefault(text, k)
+        if self.cache is None and len(first) == len(unit_texts):
+            return run(wp)  # nothing repeated, nothing cached: the units as they are
+        distinct = np.fromiter(first.values(), dtype=np.int64, count=len(first))
 
-        def compute(missing: np.ndarray) -> list[np.ndarray]:
-            sub = wp if len(missing) == len(units.doc) else batching.select_units(wp, missing)
+        def compute(positions: np.ndarray) -> list[np.ndarray]:
+            sub = wp if len(positions) == len(unit_texts) else batching.select_units(wp, distinct[positions])
             out = run(sub)
             return np.split(out, sub.unit_start[1:-1]) if target == "wordpieces" else list(out)
 
-        keys = [vector_cache.key(texts[d][b:e], fingerprint)
-                for d, b, e in zip(units.doc.tolist(), units.begin.tolist(), units.end.tolist())]
+        keys = [vector_cache.key(unit_texts[k], fingerprint) for k in distinct.tolist()] if self.cache else \
+            list(first)
         blocks = vector_cache.get_or_compute(self.cache, keys, compute)
-        if not blocks:
+        slot = {text: j for j, text in enumerate(first)}
+        if not unit_texts:
             return run(wp)
-        return np.concatenate(blocks) if target == "wordpieces" else np.stack(blocks)
+        ordered = [blocks[slot[text]] for text in unit_texts]
+        return np.concatenate(ordered) if target == "wordpieces" else np.stack(ordered)
 
     def _prompt(self, s: Settings) -> str:
         """The prompt text of a call: ``prompt``, else the model's prompt ``prompt_name``, else its default."""

@@ -75,3 +75,20 @@ def test_cache_wiring_pipe_embed_is_document_vectors(tiny_cased):
     assert X.shape == (3, 32) and X.dtype == np.float32 and np.isnan(X[1]).all()
     documents = nlu_lite.to_numpy(tiny_cased.predict(texts, output_level="document"))
     np.testing.assert_array_equal(X[[0, 2]], documents[[0, 2]])
+
+
+def test_cache_wiring_repeated_texts_share_one_encoding_and_warm_equals_cold(tiny_cased_dir, tmp_path):
+    """Boilerplate repeats (within and across chunks): equal texts, equal vectors; the warm run equals the cold."""
+    notes = ["No known drug allergies. Chest pain.", "No known drug allergies. Fever.", "Chest pain."] * 3
+    plain = nlu_lite.load(path=tiny_cased_dir)
+    df = plain.predict(notes, output_level="sentence", chunk_size=4)
+    same = df[df["sentence"] == "No known drug allergies."][plain.column_name].tolist()
+    assert len(same) == 6 and len({v.tobytes() for v in same[:2]}) == 1  # one chunk: one encoding
+    cached = nlu_lite.load(path=tiny_cased_dir, cache=tmp_path / "v.sqlite")
+    for level in ("token", "sentence"):
+        cold = cached.predict(notes, output_level=level, chunk_size=4)
+        warm = cached.predict(notes, output_level=level, chunk_size=4)
+        assert bits(warm, cached) == bits(cold, cached)
+        np.testing.assert_allclose(np.stack(cold[cached.column_name]),
+                                   np.stack(plain.predict(notes, output_level=level, chunk_size=4)[plain.column_name]),
+                                   atol=1e-6)
