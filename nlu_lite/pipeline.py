@@ -322,19 +322,24 @@ class Pipeline:
         with runtime.timed(stats, "segment_s"):
             seg = segmentation.segment(texts, self._nlp) if level.segments else None
             units = level.units(texts, seg)
-        with runtime.timed(stats, "tokenize_s"), self._tokenize_lock:  # HF tokenizers are not thread-safe
-            wp = batching.tokenize_units(self.encoder.tokenizer, texts, units.doc, units.begin, units.end,
-                                         prompt=self._prompt(s))
+        target = level.target(s)
+        # a cache serves sentence/document vectors without wordpieces: tokenize only what it lacks (in _encode)
+        wp = None if self.cache is not None and target != "wordpieces" else self._tokenize(texts, units, s)
         with runtime.timed(stats, "forward_s"):
-            encoded = self._encode(wp, units, texts, s, level.target(s), fingerprint)
+            encoded = self._encode(wp, units, texts, s, target, fingerprint)
         with runtime.timed(stats, "pool_s"):
             rows = level.rows(texts, seg, units, wp, encoded, s)
         with runtime.timed(stats, "dataframe_s"):
             frame = frames.assemble(docs, level, self.column_name, present, texts, rows, s.positions)
         return frame, rows.no_wordpiece
 
-    def _encode(self, wp: batching.Wordpieces, units: levels.Units, texts: list[str], s: Settings, target: str,
-                fingerprint: str) -> np.ndarray:
+    def _tokenize(self, texts: list[str], units: levels.Units, s: Settings) -> batching.Wordpieces:
+        with runtime.timed(self.last_stats, "tokenize_s"), self._tokenize_lock:  # HF tokenizers: not thread-safe
+            return batching.tokenize_units(self.encoder.tokenizer, texts, units.doc, units.begin, units.end,
+                                           prompt=self._prompt(s))
+
+    def _encode(self, wp: batching.Wordpieces | None, units: levels.Units, texts: list[str], s: Settings,
+                target: str, fingerprint: str) -> np.ndarray:
         """The encoder's output for every unit: each distinct unit text of the chunk is encoded once.
 
         Repeated texts (boilerplate sentences, copied notes) share one encoding, so equal texts get equal
@@ -357,7 +362,11 @@ class Pipeline:
         distinct = np.fromiter(first.values(), dtype=np.int64, count=len(first))
 
         def compute(positions: np.ndarray) -> list[np.ndarray]:
-            sub = wp if len(positions) == len(unit_texts) else batching.select_units(wp, distinct[positions])
+            chosen = distinct[positions]
+            if wp is None:  # tokenize only the units the cache lacks
+                sub = self._tokenize(texts, levels.Units(units.doc[chosen], units.begin[chosen], units.end[chosen]), s)
+            else:
+                sub = wp if len(positions) == len(unit_texts) else batching.select_units(wp, chosen)
             out = run(sub)
             return np.split(out, sub.unit_start[1:-1]) if target == "wordpieces" else list(out)
 
@@ -366,7 +375,7 @@ class Pipeline:
         blocks = vector_cache.get_or_compute(self.cache, keys, compute)
         slot = {text: j for j, text in enumerate(first)}
         if not unit_texts:
-            return run(wp)
+            return run(wp if wp is not None else self._tokenize(texts, units, s))
         ordered = [blocks[slot[text]] for text in unit_texts]
         return np.concatenate(ordered) if target == "wordpieces" else np.stack(ordered)
 
