@@ -112,7 +112,7 @@ def run_one(spec: dict) -> dict:
             from sentence_transformers import SentenceTransformer, models
 
             encoder = models.Transformer(str(folder), max_seq_length=limit(spec["model"]))
-            st = SentenceTransformer(modules=[encoder, models.Pooling(encoder.get_word_embedding_dimension())],
+            st = SentenceTransformer(modules=[encoder, models.Pooling(encoder.get_embedding_dimension())],
                                      device="cpu")
             out["load_s"] = time.perf_counter() - start
             t = time.perf_counter()

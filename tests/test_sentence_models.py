@@ -24,7 +24,7 @@ def assemble(encoder_dir, folder, mode: str, normalize: bool, max_seq_length: in
 
     transformer = models.Transformer(str(encoder_dir), max_seq_length=max_seq_length)
     st_mode = {"mean_sqrt_len": "mean_sqrt_len_tokens"}.get(mode, mode)  # sentence-transformers' own name
-    modules = [transformer, models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode=st_mode)]
+    modules = [transformer, models.Pooling(transformer.get_embedding_dimension(), pooling_mode=st_mode)]
     if normalize:
         modules.append(models.Normalize())
     model = SentenceTransformer(modules=modules, device="cpu", prompts=prompts or {})
