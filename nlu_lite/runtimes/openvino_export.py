@@ -37,7 +37,7 @@ XML, BIN, META = "model.xml", "model.bin", "nlu_lite_openvino.json"
 _TRACE_WARNINGS = (
     r"Converting a tensor to a Python boolean might cause the trace to be incorrect",
     r"`is_gradient_checkpointing` is deprecated",
-    r"`torch\.jit\.trace(_method)?` is deprecated",  # OpenVINO's PyTorch frontend traces; its own choice, not the user's
+    r"`torch\.jit\.trace(_method)?` is deprecated",  # OpenVINO's PyTorch frontend traces (its choice, not ours)
 )
 
 
