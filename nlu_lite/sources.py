@@ -19,7 +19,12 @@ from .errors import ModelLoadError, ModelNotAvailableError
 from .model_catalog import CatalogEntry
 
 # Only what an encoder needs: config, tokenizer files, weights (safetensors preferred).
-_TOKENIZER_FILES = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
+_TOKENIZER_FILES = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                    "vocab.json", "merges.txt", "sentencepiece.bpe.model", "spm.model", "tokenizer.model",
+                    "added_tokens.json", "modules.json", "sentence_bert_config.json",
+                    "config_sentence_transformers.json"]
+# what a snapshot download fetches besides the weights: the files above, and sentence-transformers module configs
+_SNAPSHOT_PATTERNS = [*_TOKENIZER_FILES, "*/config.json"]
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 MODEL_FILES = frozenset(_TOKENIZER_FILES) | frozenset(_WEIGHTS)
 
@@ -74,12 +79,12 @@ def _snapshot(entry: CatalogEntry, revision: str, local_only: bool) -> Path:
 
     folder = Path(snapshot_download(
         entry.hf_id, revision=revision, local_files_only=local_only,
-        allow_patterns=[*_TOKENIZER_FILES, "model.safetensors"],
+        allow_patterns=[*_SNAPSHOT_PATTERNS, "model.safetensors"],
     ))
     if not (folder / "model.safetensors").is_file():  # older checkpoints ship only a pickle
         folder = Path(snapshot_download(
             entry.hf_id, revision=revision, local_files_only=local_only,
-            allow_patterns=[*_TOKENIZER_FILES, "pytorch_model.bin"],
+            allow_patterns=[*_SNAPSHOT_PATTERNS, "pytorch_model.bin"],
         ))
     check_folder(folder)
     return folder
