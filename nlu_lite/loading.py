@@ -121,9 +121,7 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
                 device=device, threads=threads if threads is not None else base.get("threads", default_threads()),
                 sentence_splitter=sentence_splitter or base.get("sentence_splitter", "clinical"),
                 settings={**base.get("settings", {}), **settings},
-                revision=_snapshot_commit(source.folder) or base.get("revision"))
+                revision=_snapshot_commit(source.folder) or base.get("revision"),
+                cache=None if cache is None else str(cache.path if isinstance(cache, VectorCache) else cache))
     with _quiet_tqdm_import():
-        pipe = Pipeline.from_spec(spec)
-    if cache is not None:
-        pipe.cache = cache if isinstance(cache, VectorCache) else VectorCache(cache)
-    return pipe
+        return Pipeline.from_spec(spec)

@@ -354,15 +354,17 @@ class Pipeline:
                                    include_prompt=self.entry.include_prompt)
 
         unit_texts = [texts[d][b:e] for d, b, e in zip(units.doc.tolist(), units.begin.tolist(), units.end.tolist())]
-        first: dict[str, int] = {}
+        slot: dict[str, int] = {}  # distinct text -> its place among the distinct units
+        distinct: list[int] = []  # unit position of each distinct text's first occurrence
         for k, text in enumerate(unit_texts):
-            first.setdefault(text, k)
-        if self.cache is None and len(first) == len(unit_texts):
-            return run(wp)  # nothing repeated, nothing cached: the units as they are
-        distinct = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+            if text not in slot:
+                slot[text] = len(distinct)
+                distinct.append(k)
+        if not unit_texts or (self.cache is None and len(distinct) == len(unit_texts)):
+            return run(wp if wp is not None else self._tokenize(texts, units, s))  # nothing repeated or cached
 
         def compute(positions: np.ndarray) -> list[np.ndarray]:
-            chosen = distinct[positions]
+            chosen = np.asarray(distinct, dtype=np.int64)[positions]
             if wp is None:  # tokenize only the units the cache lacks
                 sub = self._tokenize(texts, levels.Units(units.doc[chosen], units.begin[chosen], units.end[chosen]), s)
             else:
@@ -370,12 +372,8 @@ class Pipeline:
             out = run(sub)
             return np.split(out, sub.unit_start[1:-1]) if target == "wordpieces" else list(out)
 
-        keys = [vector_cache.key(unit_texts[k], fingerprint) for k in distinct.tolist()] if self.cache else \
-            list(first)
+        keys = [vector_cache.key(unit_texts[k], fingerprint) for k in distinct] if self.cache else list(slot)
         blocks = vector_cache.get_or_compute(self.cache, keys, compute)
-        slot = {text: j for j, text in enumerate(first)}
-        if not unit_texts:
-            return run(wp if wp is not None else self._tokenize(texts, units, s))
         ordered = [blocks[slot[text]] for text in unit_texts]
         return np.concatenate(ordered) if target == "wordpieces" else np.stack(ordered)
 
