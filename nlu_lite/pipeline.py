@@ -31,7 +31,6 @@ from . import (
     pooling,
     provenance,
     runtime,
-    segmentation,
     spark,
     st_config,
 )
@@ -89,7 +88,8 @@ class Pipeline:
         self.cache = cache if cache is None or isinstance(cache, vector_cache.VectorCache) else \
             vector_cache.VectorCache(cache)
         """The vector cache (``nlu_lite.cache.VectorCache``) that predictions read and fill, or None."""
-        self._nlp = segmentation.build_nlp(sentence_splitter)
+        self._nlp = None  # the spaCy pipeline, built on the first level that segments (spaCy imports in ~2 s)
+        self._nlp_lock = threading.Lock()
         self._tokenize_lock = threading.Lock()
         self.last_stats: Counter = Counter()
         """Seconds per stage and wordpiece counts (real, padded) of the latest ``predict`` call."""
@@ -312,6 +312,15 @@ class Pipeline:
             window=self._window_size(s), do_lower_case=self.entry.do_lower_case,
             sentence_splitter=self.sentence_splitter, column=self.column_name, dim=width, settings=asdict(s))
 
+    def _segment(self, texts: list[str]):
+        """Tokens and sentences of ``texts`` (spaCy is imported and its pipeline built on the first call)."""
+        from . import segmentation
+
+        with self._nlp_lock:
+            if self._nlp is None:
+                self._nlp = segmentation.build_nlp(self.sentence_splitter)
+        return segmentation.segment(texts, self._nlp)
+
     def _predict_chunk(self, docs: documents.Documents, s: Settings, request: span_input.SpanRequest | None = None,
                        fingerprint: str = "") -> tuple[pd.DataFrame, int]:
         """One chunk through every stage; returns its DataFrame and the count of rows without wordpieces."""
@@ -320,7 +329,7 @@ class Pipeline:
         texts = [docs.texts[k] for k in present.tolist()]
         level = levels.get(s.output_level).for_chunk(request, docs, present, texts)
         with runtime.timed(stats, "segment_s"):
-            seg = segmentation.segment(texts, self._nlp) if level.segments else None
+            seg = self._segment(texts) if level.segments else None
             units = level.units(texts, seg)
         target = level.target(s)
         # a cache serves sentence/document vectors without wordpieces: tokenize only what it lacks (in _encode)

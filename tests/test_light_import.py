@@ -23,6 +23,16 @@ def test_light_import_does_not_import_torch_transformers_or_spacy(code):
 
 
 def test_light_import_load_is_reachable_lazily():
-    probe = "import nlu_lite, sys\nassert 'torch' not in sys.modules\nnlu_lite.load\nprint('torch' in sys.modules)"
+    probe = ("import nlu_lite, sys, json\nassert callable(nlu_lite.load)\n"
+             f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
-    assert out.stdout.strip() == "True"
+    assert json.loads(out.stdout.splitlines()[-1]) == []
+
+
+def test_light_import_spacy_waits_for_a_level_that_segments(minilm_dir):
+    # spaCy (and through thinc, torch) costs about 2 s to import: document level never needs it
+    probe = (f"import nlu_lite, sys\npipe = nlu_lite.load(path={str(minilm_dir)!r}, progress=False)\n"
+             "pipe.predict('Patient denies pain.', output_level='document')\nprint('spacy' in sys.modules)\n"
+             "pipe.predict('Patient denies pain.', output_level='sentence')\nprint('spacy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.split() == ["False", "True"]
