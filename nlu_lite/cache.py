@@ -40,7 +40,8 @@ DEFAULT_MAX_BYTES = 4 * 1024**3
 # setting added later is safe by default (it splits the cache instead of returning stale vectors)
 NON_VECTOR_SETTINGS = frozenset({"positions", "batch_tokens", "max_batch_size", "chunk_size", "progress"})
 # facts of the provenance record (nlu_lite.provenance.collect) that decide the vectors
-_VECTOR_FACTS = ("hub_id", "revision", "family", "runtime", "device", "precision", "window", "do_lower_case")
+_VECTOR_FACTS = ("hub_id", "revision", "family", "runtime", "device", "precision", "compute", "window",
+                 "do_lower_case")
 _VECTOR_VERSIONS = ("nlu_lite", "torch", "transformers", "tokenizers")
 _EVICT_TO = 0.9  # eviction frees down to this fraction of max_bytes, so it does not run on every put
 _TOUCH_EVERY_MS = 60_000  # last-use times are refreshed at most once a minute per row ("LRU-ish")
@@ -82,8 +83,9 @@ def fingerprint(record: Mapping) -> str:
 
     Args:
         record: the dict of ``nlu_lite.provenance.collect`` for this prediction: its model facts (hub id,
-            resolved revision, family, runtime, device, precision, effective window, casing), the versions of
-            nlu_lite, torch, transformers and tokenizers, and every setting except ``NON_VECTOR_SETTINGS``.
+            resolved revision, family, runtime, device, precision, compute (how the precision runs, with the
+            runtime library's version), effective window, casing), the versions of nlu_lite, torch,
+            transformers and tokenizers, and every setting except ``NON_VECTOR_SETTINGS``.
 
     Returns:
         Canonical JSON of those facts; equal fingerprints mean the encoder computes the same vectors.

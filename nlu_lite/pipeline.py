@@ -309,7 +309,7 @@ class Pipeline:
             model=self.entry.name, hub_id=self.entry.hf_id, requested_revision=self.entry.revision,
             revision=self.commit or provenance.resolved_revision(self.source.folder), source_kind=self.source.kind,
             family=self.encoder.family, runtime=rt.name, device=str(rt.device), precision=rt.precision,
-            window=self._window_size(s), do_lower_case=self.entry.do_lower_case,
+            compute=rt.compute, window=self._window_size(s), do_lower_case=self.entry.do_lower_case,
             sentence_splitter=self.sentence_splitter, column=self.column_name, dim=width, settings=asdict(s))
 
     def _segment(self, texts: list[str]):

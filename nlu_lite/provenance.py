@@ -35,7 +35,7 @@ FORMAT = "nlu_lite.provenance/1"
 ATTRS_KEY = "nlu_lite"  # df.attrs key, Parquet key-value metadata key and Spark field metadata key
 _PARQUET_COLUMN_KEY = b"nlu_lite.vector_column"
 REQUIRED_FACTS = ("model", "hub_id", "revision", "source_kind", "family", "runtime", "device", "precision",
-                  "window", "do_lower_case", "sentence_splitter", "column", "dim", "settings")
+                  "compute", "window", "do_lower_case", "sentence_splitter", "column", "dim", "settings")
 _DISTRIBUTIONS = {"torch": "torch", "transformers": "transformers", "tokenizers": "tokenizers", "spacy": "spacy",
                   "numpy": "numpy"}
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -58,9 +58,10 @@ def collect(**facts: object) -> dict:
     Args:
         **facts: ``model`` (catalog name), ``hub_id``, ``revision`` (resolved: the commit hash where known, see
             ``resolved_revision``), ``source_kind`` (``folder``/``packaged``/``hf_cache``/``hub``), ``family``,
-            ``runtime``, ``device``, ``precision``, ``window`` (effective wordpieces per sequence),
-            ``do_lower_case``, ``sentence_splitter``, ``column`` (the vector column's name), ``dim`` (floats
-            per output vector: the hidden size, times the layers concatenated, doubled by
+            ``runtime``, ``device``, ``precision``, ``compute`` (how that precision runs on this machine, with
+            the runtime library's version, e.g. ``"openvino 2026.4.1 int8+bf16"``), ``window`` (effective
+            wordpieces per sequence), ``do_lower_case``, ``sentence_splitter``, ``column`` (the vector column's
+            name), ``dim`` (floats per output vector: the hidden size, times the layers concatenated, doubled by
             ``subword_pooling="first_last"``) and ``settings`` (every effective predict setting,
             ``dataclasses.asdict(settings)``); more facts are kept as given (e.g. ``requested_revision``).
             Values must be JSON values (``str(device)``, not a device).

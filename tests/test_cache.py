@@ -31,7 +31,8 @@ def expected_vector(name: str, dim: int = DIM) -> np.ndarray:
 
 def record(**changes) -> dict:
     base = {"hub_id": "sentence-transformers/all-MiniLM-L6-v2", "revision": "c9745ed1d9f207416be6d2e6f8de32d1f16199bf",
-            "family": "bert", "runtime": "torch", "device": "cpu", "precision": "fp32", "window": 256,
+            "family": "bert", "runtime": "torch", "device": "cpu", "precision": "fp32",
+            "compute": "torch 2.13.0 eager fp32", "window": 256,
             "do_lower_case": True, "model": "en.embed_sentence.all_minilm_l6_v2",
             "versions": {"nlu_lite": "0.1.0", "torch": "2.5.0", "transformers": "5.0.0", "tokenizers": "0.21.0",
                          "spacy": "3.8.0"},
@@ -123,6 +124,7 @@ def test_cache_key_rejects_non_strings(text, fp):
 
 
 @pytest.mark.parametrize("change", [{"revision": "0" * 40}, {"precision": "int8"}, {"runtime": "onnx"},
+                                    {"compute": "openvino 2026.5.0 int8+bf16"},
                                     {"device": "cuda"}, {"window": 128}, {"do_lower_case": False},
                                     {"torch": "2.6.0"}, {"transformers": "5.1.0"}, {"pooling": "cls"},
                                     {"output_level": "token"}, {"subword_pooling": "mean"}, {"normalize": True},

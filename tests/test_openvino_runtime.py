@@ -95,6 +95,22 @@ def test_openvino_runtime_int8_close_to_fp32_on_tiny_model(tiny_cased_dir):
     assert tokens.mean() > 0.99
 
 
+@pytest.mark.parametrize(("flags", "recipe"), [
+    ({"avx512f", "avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni"}, "int8+bf16"),  # Sapphire Rapids (measured)
+    ({"avx512f", "avx512_bf16", "avx512_vnni"}, "int8+dynamic_int8"),  # Zen 4 (issue 15)
+])
+def test_openvino_runtime_int8_recipe_follows_the_cpu(tiny_cased_dir, monkeypatch, flags, recipe):
+    from importlib.metadata import version
+
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda: frozenset(flags))
+    int8 = open_runtime("openvino", tiny_cased_dir, precision="int8", threads=1)
+    assert int8.precision == "int8" and int8.compute == f"openvino {version('openvino')} {recipe}"
+    ids, mask = padded(SEQUENCES)
+    tokens, _ = token_and_sentence_cosines(int8.forward(ids, mask)[0], torch_hidden_states(tiny_cased_dir, ids,
+                                                                                          mask)[-1], mask)
+    assert tokens.mean() > 0.99
+
+
 @pytest.mark.parametrize(("options", "code"), [
     ({"device": "cuda"}, "E303"),
     ({"threads": 0}, "E304"),

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import nlu_lite
 from nlu_lite import provenance
@@ -23,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def facts(**changes) -> dict:
     base = dict(model="en.embed.tiny", hub_id="local/tiny", revision="sha256:" + "0" * 64, source_kind="folder",
-                family="bert", runtime="torch", device="cpu", precision="fp32", window=64, do_lower_case=False,
+                family="bert", runtime="torch", device="cpu", precision="fp32", compute="torch 2.13.0 eager fp32",
+                window=64, do_lower_case=False,
                 sentence_splitter="clinical", column="tiny_embeddings", dim=32,
                 settings={"output_level": "token", "subword_pooling": "first", "pooling": "mean",
                           "normalize": False, "positions": True, "batch_tokens": 8192, "max_batch_size": 64,
@@ -106,6 +108,12 @@ def test_provenance_collect_wants_settings_as_a_dict():
 def test_provenance_collect_rejects_values_that_are_not_json(bad):
     with pytest.raises(InvalidInputError, match="E352"):
         provenance.collect(**facts(**bad))
+
+
+def test_provenance_says_how_the_precision_ran_with_the_library_version(tiny_cased):
+    record = tiny_cased.provenance()
+    assert (record["runtime"], record["precision"]) == ("torch", "fp32")
+    assert record["compute"] == f"torch {torch.__version__} eager fp32"
 
 
 @pytest.mark.parametrize("level", ["token", "sentence", "document"])

@@ -26,6 +26,7 @@ class Runtime(Protocol):
     name: str  # registry name, e.g. "torch"
     device: str  # where it runs, e.g. "cpu", "cuda:0"
     precision: str  # effective precision, e.g. "fp32", "int8", "bf16"
+    compute: str  # how that precision runs here, library version included (provenance and cache keys)
     threads: int | None  # CPU threads asked for (None: the runtime's default)
     dim: int  # hidden size of one output vector
     num_layers: int  # transformer layers; hidden state 0 is the embedding output, num_layers the last

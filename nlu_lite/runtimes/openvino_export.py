@@ -65,6 +65,11 @@ def _versions(scheme: str) -> dict[str, str]:
     return {name: _version(name) for name in names}
 
 
+def openvino_version() -> str:
+    """The installed OpenVINO's version, e.g. ``"2026.4.1"`` (``"absent"`` when it is not installed)."""
+    return _version("openvino")
+
+
 def _version(name: str) -> str:
     try:
         return version(name)

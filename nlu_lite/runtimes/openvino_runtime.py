@@ -6,8 +6,9 @@ Precisions, chosen by measured accuracy against torch fp32 (all-MiniLM-L6-v2, MT
   a CPU with native bf16 is bf16). Vectors equal torch's to about 1e-6.
 - ``bf16``: the fp32 model run with a bf16 inference-precision hint; only on CPUs that compute bf16 natively
   (AVX-512 BF16 or AMX), elsewhere it would be emulated and slower, so it is refused.
-- ``int8``: 8-bit asymmetric weights (NNCF, per output channel, no calibration) plus dynamic 8-bit
-  quantization of the activations in groups of 128 at run time.
+- ``int8``: 8-bit asymmetric weights (NNCF, per output channel, no calibration). How they are multiplied
+  depends on the CPU (``int8_compute``): with AMX, in bf16 on its tiles (int8 weights + bf16 compute); else
+  with dynamic 8-bit quantization of the activations in groups of 128 at run time (8-bit dot products).
 - ``fast``: the fastest of these that meets the accuracy bars (mean token cosine to fp32 >= 0.9999 for bf16,
   >= 0.998 for int8) on this kind of CPU, see ``fast_precision``.
 
@@ -24,13 +25,22 @@ import numpy as np
 
 from ..errors import InvalidOptionError, ModelLoadError
 from . import cpu_features
-from .openvino_export import cache_folder, cached_model
+from .openvino_export import cache_folder, cached_model, openvino_version
 from .openvino_privacy import import_openvino
 
 PRECISIONS = ("fp32", "bf16", "int8", "fast")
 DYNAMIC_QUANTIZATION_GROUP = 128
 _SCHEME = {"fp32": "fp32", "bf16": "fp32", "int8": "int8_asym"}
-_HINT = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}
+def int8_compute(flags: frozenset[str] | None = None) -> str:
+    """How int8 weights are multiplied on a CPU with these flags: ``"bf16"`` (AMX) or ``"dynamic_int8"``.
+
+    Measured on a Sapphire Rapids with AMX (2 threads, MiniLM, MTSamples; ratio to torch fp32, mean token
+    cosine to fp32): int8 weights + bf16 compute 1.76x short sentences / 2.38x long windows at 0.99960 /
+    0.99948; int8 weights + dynamic int8 activations (group 128) 1.68x / 2.18x at 0.99884 / 0.99886; with
+    AMX the bf16 path is both faster and more accurate. Without AMX (AMD Zen 4, issue 15) the dynamic path ran
+    2.66x at 0.9989, so it stays the recipe there.
+    """
+    return "bf16" if cpu_features.has_amx(cpu_features.cpu_flags() if flags is None else flags) else "dynamic_int8"
 
 
 def fast_precision(flags: frozenset[str] | None = None) -> str:
@@ -63,7 +73,9 @@ class OpenVinoRuntime:
         scheme = _SCHEME[precision]
         self.cache_folder = cache_folder(self.folder, scheme)
         xml = cached_model(self.folder, scheme, family=family)
-        self._compiled = _compile(xml, precision, threads)
+        recipe = _recipe(precision)
+        self.compute = f"openvino {openvino_version()} {recipe}"
+        self._compiled = _compile(xml, recipe, threads)
         outputs = self._compiled.outputs
         self.num_layers = len(outputs) - 1
         self.dim = int(outputs[-1].get_partial_shape()[2].get_length())
@@ -117,10 +129,17 @@ def _effective_precision(precision: str | None) -> str:
     return precision
 
 
-def _compile(xml: Path, precision: str, threads: int | None):
+def _recipe(precision: str) -> str:
+    """What runs on this CPU for ``precision``: ``fp32``, ``bf16``, ``int8+bf16`` or ``int8+dynamic_int8``."""
+    return precision if precision != "int8" else f"int8+{int8_compute()}"
+
+
+def _compile(xml: Path, recipe: str, threads: int | None):
     ov = import_openvino()
-    config = {"INFERENCE_PRECISION_HINT": _HINT[precision], "PERFORMANCE_HINT": "LATENCY",
-              "DYNAMIC_QUANTIZATION_GROUP_SIZE": DYNAMIC_QUANTIZATION_GROUP if precision == "int8" else 0,
+    dynamic = recipe == "int8+dynamic_int8"
+    config = {"INFERENCE_PRECISION_HINT": "bf16" if recipe in ("bf16", "int8+bf16") else "f32",
+              "PERFORMANCE_HINT": "LATENCY",
+              "DYNAMIC_QUANTIZATION_GROUP_SIZE": DYNAMIC_QUANTIZATION_GROUP if dynamic else 0,
               "CACHE_DIR": str(xml.parent.parent / "compiled")}
     if threads is not None:
         config["INFERENCE_NUM_THREADS"] = threads

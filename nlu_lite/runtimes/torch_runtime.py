@@ -19,6 +19,7 @@ from ..hf_model import load_model
 
 PRECISIONS = ("fp32", "int8", "fp16", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
+_COMPUTE = {"fp32": "fp32", "int8": "dynamic int8 attention projections", "fp16": "fp16", "bf16": "bf16"}
 
 
 def resolve_device(device: str) -> torch.device:
@@ -84,6 +85,8 @@ class TorchRuntime:
         self.dim = int(model.config.hidden_size if hasattr(model.config, "hidden_size") else model.config.dim)
         self.num_layers = int(getattr(model.config, "num_hidden_layers", getattr(model.config, "n_layers", 0)))
         self._autocast = precision == "bf16" and device.type == "cpu"
+        self.compute = f"torch {torch.__version__} eager {_COMPUTE[precision]}" + (
+            " (autocast)" if self._autocast else "")
         if precision == "int8":
             model = _quantize_attention(model)
         elif precision == "fp16":
