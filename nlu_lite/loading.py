@@ -77,7 +77,9 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
             restores the runtime it was saved with.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         precision: ``"fp32"`` (default), ``"int8"`` (CPU), ``"bf16"`` (CUDA, or a CPU with native bf16),
-            ``"fp16"`` (CUDA). A bundle restores the precision it was saved with.
+            ``"fp16"`` (CUDA), or ``"fast"``: the fastest one meeting the accuracy bars on this machine
+            (see each runtime's ``fast_precision``; ``pipe.encoder.runtime.precision`` says which). A bundle
+            restores the precision it was saved with.
         threads: CPU threads of the runtime (process-wide for torch); default: all cores on a quiet machine, the
             spare ones on a busy one (``nlu_lite.runtime.default_threads``: oversubscribed torch threads ran 4x
             slower than one thread on a busy 2-core machine).

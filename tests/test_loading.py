@@ -119,8 +119,18 @@ def test_loading_bad_options(tiny_cased_dir, kwargs, fragment):
         nlu_lite.load(path=tiny_cased_dir, **kwargs)
 
 
+@pytest.mark.parametrize(("native_bf16", "expected"), [(True, "bf16"), (False, "fp32")])
+def test_loading_fast_precision_on_the_cpu_follows_native_bf16(tiny_cased_dir, monkeypatch, native_bf16, expected):
+    from nlu_lite.runtimes import torch_runtime
+
+    monkeypatch.setattr(torch_runtime, "cpu_has_bf16", lambda: native_bf16)
+    pipe = nlu_lite.load(path=tiny_cased_dir, device="cpu", precision="fast")
+    assert pipe.encoder.runtime.precision == expected and pipe.spec().precision == expected
+    assert torch_runtime.fast_precision(__import__("torch").device("cuda")) == "fp16"
+
+
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16", "fast"])
 def test_loading_cuda_matches_cpu(tiny_cased_dir, precision):
     import numpy as np
 
