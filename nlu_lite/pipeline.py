@@ -41,7 +41,7 @@ from .encoder import Encoder
 from .errors import InvalidInputError, InvalidOptionError, ModelLoadError
 from .model_catalog import CatalogEntry
 from .settings import Settings
-from .sources import ModelSource
+from .sources import ModelSource, model_files
 from .spec import BUNDLE_FILE, Spec
 
 if TYPE_CHECKING:
@@ -49,8 +49,6 @@ if TYPE_CHECKING:
 
 SENTENCE_SPLITTERS = ("clinical", "sentencizer")
 # model files a bundle copies: configs and tokenizer files of every family, and the weights in use
-_BUNDLE_SUFFIXES = (".json", ".txt", ".model")
-_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
 
 class NoWordpieceWarning(UserWarning):
@@ -183,9 +181,7 @@ class Pipeline:
             raise InvalidOptionError("E044", f"'{target}' exists and is not empty (or is a file); pass a new or "
                                      "empty folder, e.g. pipe.save('bundles/my_model').")
         source = self.source.folder
-        weights = next(w for w in _WEIGHTS if (source / w).is_file())
-        files = [p for p in sorted(source.iterdir()) if p.is_file() and p.name != BUNDLE_FILE
-                 and (p.name == weights or p.suffix in _BUNDLE_SUFFIXES)]
+        files = model_files(source)
         try:
             target.mkdir(parents=True, exist_ok=True)
             for item in files:

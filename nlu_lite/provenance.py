@@ -108,13 +108,9 @@ def _digest(path: Path) -> bytes:
 @lru_cache(maxsize=32)
 def _content_revision(folder: str, stamp: tuple) -> str:
     """SHA-256 over the names and contents of the model files (memoised by their sizes and mtimes)."""
-    from .sources import MODEL_FILES
-
     digest = hashlib.sha256()
-    for name in sorted(MODEL_FILES):
-        path = Path(folder) / name
-        if path.is_file():
-            digest.update(name.encode() + b"\0" + _digest(path))
+    for name, _, _ in stamp:
+        digest.update(name.encode() + b"\0" + _digest(Path(folder) / name))
     return "sha256:" + digest.hexdigest()
 
 
@@ -131,10 +127,9 @@ def resolved_revision(folder: str | os.PathLike) -> str:
     unresolved = Path(folder).expanduser()
     if unresolved.parent.name == "snapshots" and _COMMIT.match(unresolved.name):
         return unresolved.name
-    from .sources import MODEL_FILES
+    from .sources import model_files
 
-    stamp = tuple((name, (path / name).stat().st_size, (path / name).stat().st_mtime_ns)
-                  for name in sorted(MODEL_FILES) if (path / name).is_file())
+    stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in model_files(path))
     return _content_revision(str(path), stamp)
 
 

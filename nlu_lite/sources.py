@@ -25,8 +25,16 @@ _TOKENIZER_FILES = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_con
                     "config_sentence_transformers.json"]
 # what a snapshot download fetches besides the weights: the files above, and sentence-transformers module configs
 _SNAPSHOT_PATTERNS = [*_TOKENIZER_FILES, "*/config.json"]
-_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
-MODEL_FILES = frozenset(_TOKENIZER_FILES) | frozenset(_WEIGHTS)
+_WEIGHTS = ("model.safetensors", "pytorch_model.bin")  # in order of preference
+
+
+def model_files(folder: Path) -> list[Path]:
+    """The files of ``folder`` that make the model, sorted by name: configs, tokenizer files and the weights
+    in use (safetensors where both are present). Downloads fetch these, bundles copy them and the
+    content revision (``provenance.resolved_revision``) hashes them."""
+    folder = Path(folder)
+    weights = next((w for w in _WEIGHTS if (folder / w).is_file()), None)
+    return [folder / name for name in sorted({*_TOKENIZER_FILES, weights} - {None}) if (folder / name).is_file()]
 
 
 @dataclass(frozen=True)

@@ -307,3 +307,12 @@ def test_provenance_spark_metadata_survives_map_in_pandas_and_spark_parquet(tmp_
         assert provenance.provenance(spark.read.parquet(str(tmp_path / "spark.parquet"))) == record
     finally:
         spark.stop()
+
+
+def test_provenance_bundle_has_the_revision_of_its_source(tiny_cased_dir, tmp_path):
+    # one list of model files: the content hash covers exactly what a bundle copies (the weights in use)
+    source = Path(shutil.copytree(tiny_cased_dir, tmp_path / "source"))
+    (source / "pytorch_model.bin").write_bytes(b"weights not in use: model.safetensors is preferred")
+    bundle = nlu_lite.load(path=source, progress=False).save(tmp_path / "bundle")
+    assert not (bundle / "pytorch_model.bin").exists()
+    assert provenance.resolved_revision(bundle) == provenance.resolved_revision(source)
