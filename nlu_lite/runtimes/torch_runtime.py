@@ -84,7 +84,8 @@ def _quantize_attention(model: torch.nn.Module) -> torch.nn.Module:
 
     Quantizing every Linear layer ran all-MiniLM-L6-v2 2.2x faster but moved token vectors to a mean
     cosine of 0.92 against fp32 (0.96 per-channel); the feed-forward layers carry the outliers. With them
-    in fp32 the mean cosine is 0.996 (the documented bar is 0.99). See benchmarks/throughput.py.
+    in fp32 the mean cosine is 0.996 (the documented bar is 0.99). See benchmarks/levels.py and
+    benchmarks/throughput.py.
     """
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
