@@ -111,7 +111,11 @@ def run_one(spec: dict) -> dict:
         counted = sum(min(len(ids) + 2, limit(spec["model"])) for ids in
                       tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"])
         if kind == "sentence_transformers":
-            from sentence_transformers import SentenceTransformer, models
+            from sentence_transformers import SentenceTransformer
+            try:
+                from sentence_transformers.sentence_transformer import modules as models  # 6.x
+            except ImportError:
+                from sentence_transformers import models
 
             encoder = models.Transformer(str(folder), max_seq_length=limit(spec["model"]))
             st = SentenceTransformer(modules=[encoder, models.Pooling(encoder.get_embedding_dimension())],

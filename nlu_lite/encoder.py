@@ -19,14 +19,39 @@ from .errors import ModelLoadError
 from .runtimes import Runtime, open_runtime
 
 
+def _tokenizer_class(folder: Path):
+    """The fast tokenizer class ``tokenizer_config.json`` names, taken from transformers' top level; None where
+    it names none, or one that is not there, and ``AutoTokenizer`` must decide. (``AutoTokenizer`` imports the
+    config classes, and through them torch: about 1.5 s that a runtime without torch does not otherwise pay.)"""
+    try:
+        raw = json.loads((folder / "tokenizer_config.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = raw.get("tokenizer_class") if isinstance(raw, dict) and "auto_map" not in raw else None
+    if not isinstance(name, str) or not name.isidentifier():
+        return None
+    import transformers
+
+    for candidate in (name if name.endswith("Fast") else f"{name}Fast", name):
+        found = getattr(transformers, candidate, None)
+        if isinstance(found, type) and issubclass(found, transformers.PreTrainedTokenizerFast):
+            return found
+    return None
+
+
 def _load_tokenizer(folder: Path, do_lower_case: bool | None):
     from tokenizers import normalizers
-    from transformers import AutoTokenizer
 
     kwargs = {} if do_lower_case is None else {"do_lower_case": do_lower_case}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), use_fast=True, trust_remote_code=False,
-                                                  **kwargs)
+        named = _tokenizer_class(folder)
+        if named is not None:
+            tokenizer = named.from_pretrained(str(folder), trust_remote_code=False, **kwargs)
+        else:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), use_fast=True, trust_remote_code=False,
+                                                      **kwargs)
     except Exception as e:  # transformers raises OSError/ValueError/KeyError for broken tokenizer files
         raise ModelLoadError("E014", f"Could not read the tokenizer in '{folder}': {type(e).__name__}: {e}") from e
     if not getattr(tokenizer, "is_fast", False):
@@ -89,10 +114,10 @@ class Encoder:
                  threads: int | None = None) -> None:
         self.folder = Path(folder)
         self.tokenizer = _load_tokenizer(self.folder, do_lower_case)
-        config = hf_model.load_config(self.folder, family)
+        config = hf_model.config_facts(self.folder, family)
         self.family: str = config.model_type
         self.prefix, self.suffix = _template(self.tokenizer, self.folder)
-        self.max_sequence = hf_model.max_sequence(config)
+        self.max_sequence = config.max_sequence
         """Longest sequence the model takes, special tokens included."""
         vocab = len(self.tokenizer)
         if vocab > config.vocab_size:

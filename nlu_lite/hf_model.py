@@ -16,6 +16,7 @@ import json
 import logging
 import re
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelLoadError
@@ -50,10 +51,36 @@ def _family_from_weights(folder: Path) -> str | None:
     return None
 
 
-def load_config(folder: Path, family: str | None = None):
-    """The transformers config of ``folder``, its family settled (see the module docstring)."""
-    from transformers import CONFIG_MAPPING
+@dataclass(frozen=True)
+class ConfigFacts:
+    """What the encoder needs from a model's config."""
 
+    model_type: str  # the family, e.g. "bert"
+    max_sequence: int  # longest sequence, special tokens included (see ``max_sequence``)
+    vocab_size: int  # rows of the embedding matrix
+
+
+def config_facts(folder: Path, family: str | None = None) -> ConfigFacts:
+    """Family, usable length and vocabulary size of ``folder``'s model.
+
+    Read from ``config.json`` as JSON when it states them all: a transformers config class imports torch
+    (about 1.5 s), which a runtime without torch (OpenVINO, warm cache) never needs otherwise. Anything less
+    (no ``model_type``, custom code, a field left to the class default) goes through ``load_config``. Either
+    way the weights are verified by ``load_model`` when a runtime loads them (OpenVINO: at conversion).
+    """
+    raw = _raw_config(folder)
+    model_type = raw.get("model_type")
+    needed = ["vocab_size", "max_position_embeddings"] + (["pad_token_id"] if model_type in _OFFSET_POSITIONS else [])
+    if isinstance(model_type, str) and "auto_map" not in raw and all(
+            isinstance(raw.get(k), int) and not isinstance(raw.get(k), bool) for k in needed):
+        positions = raw["max_position_embeddings"] - (raw["pad_token_id"] + 1 if model_type in _OFFSET_POSITIONS
+                                                      else 0)
+        return ConfigFacts(model_type, positions, raw["vocab_size"])
+    config = load_config(folder, family)
+    return ConfigFacts(config.model_type, max_sequence(config), int(config.vocab_size))
+
+
+def _raw_config(folder: Path) -> dict:
     try:
         raw = json.loads((folder / "config.json").read_text("utf-8"))
     except (OSError, ValueError) as e:
@@ -62,6 +89,14 @@ def load_config(folder: Path, family: str | None = None):
     if not isinstance(raw, dict):
         raise ModelLoadError("E401", f"'{folder / 'config.json'}' holds {type(raw).__name__}, not a JSON object; "
                              "download the model again.")
+    return raw
+
+
+def load_config(folder: Path, family: str | None = None):
+    """The transformers config of ``folder``, its family settled (see the module docstring)."""
+    from transformers import CONFIG_MAPPING
+
+    raw = _raw_config(folder)
     model_type = raw.get("model_type") or family or _family_from_weights(folder)
     if model_type is None:
         raise ModelLoadError(

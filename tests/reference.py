@@ -6,6 +6,16 @@ from functools import lru_cache
 from pathlib import Path
 
 
+def st_modules():
+    """sentence-transformers' module classes (Transformer, Pooling, Normalize) where this version keeps them
+    (6.x moved them; importing the old ``sentence_transformers.models`` is deprecated there)."""
+    try:
+        from sentence_transformers.sentence_transformer import modules
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers import models as modules
+    return modules
+
+
 @lru_cache(maxsize=16)
 def hf_model(folder: str):
     """``transformers.AutoModel`` of ``folder`` in eval mode: our runtime's output must equal its hidden states."""

@@ -47,6 +47,21 @@ class TestFamilyContract:
         assert full[:len(enc.prefix)] == enc.prefix and full[len(full) - len(enc.suffix):] == enc.suffix
         assert enc.max_sequence == MAX_POSITIONS
 
+    def test_family_tokenizer_and_config_facts_equal_the_auto_classes(self, family_pipe):
+        # the encoder reads them without AutoTokenizer/AutoConfig (which import torch): same class, same output
+        from transformers import AutoTokenizer
+
+        from nlu_lite import encoder, hf_model
+
+        folder = family_pipe.source.folder
+        ours, auto = family_pipe.encoder.tokenizer, AutoTokenizer.from_pretrained(str(folder))
+        assert encoder._tokenizer_class(folder) is type(auto) and type(ours) is type(auto)
+        for text in (NOTE, LONG, "<s> [CLS] literal specials"):
+            assert ours(text, return_offsets_mapping=True).data == auto(text, return_offsets_mapping=True).data
+        config = hf_model.load_config(folder)
+        assert hf_model.config_facts(folder) == hf_model.ConfigFacts(config.model_type, hf_model.max_sequence(config),
+                                                                    config.vocab_size)
+
     @pytest.mark.parametrize("level", ["token", "sentence"])
     def test_family_offsets_slice_the_original_text(self, family_pipe, level):
         df = family_pipe.predict(NOTE, output_level=level, positions=True)

@@ -38,3 +38,17 @@ def test_openvino_pipeline_bundle_restores_runtime_and_precision(minilm_dir, tmp
     again = nlu_lite.load(path=pipe.save(tmp_path / "bundle"))
     assert (again.encoder.runtime.name, again.encoder.runtime.precision) == ("openvino", "int8")
     np.testing.assert_array_equal(nlu_lite.to_numpy(again.predict(TEXTS)), nlu_lite.to_numpy(pipe.predict(TEXTS)))
+
+
+def test_openvino_pipeline_warm_start_at_document_level_imports_neither_torch_nor_spacy(minilm_dir):
+    import json
+    import subprocess
+    import sys
+
+    nlu_lite.load("minilm", path=minilm_dir, runtime="openvino", threads=2)  # converts into this module's cache
+    probe = (f"import sys, json, nlu_lite\npipe = nlu_lite.load('minilm', path={str(minilm_dir)!r}, "
+             "runtime='openvino', threads=2, progress=False)\n"
+             "vector = nlu_lite.to_numpy(pipe.predict('Patient denies chest pain.', output_level='document'))\n"
+             "print(json.dumps([vector.shape[1], sorted(m for m in ('torch', 'spacy') if m in sys.modules)]))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300)
+    assert json.loads(out.stdout.splitlines()[-1]) == [384, []]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from families import build
+from reference import st_modules
 
 import nlu_lite
 
@@ -20,8 +21,9 @@ MODES = ["mean", "cls", "max", "mean_sqrt_len", "weightedmean", "lasttoken"]
 
 
 def assemble(encoder_dir, folder, mode: str, normalize: bool, max_seq_length: int = 64, prompts=None):
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
 
+    models = st_modules()
     transformer = models.Transformer(str(encoder_dir), max_seq_length=max_seq_length)
     st_mode = {"mean_sqrt_len": "mean_sqrt_len_tokens"}.get(mode, mode)  # sentence-transformers' own name
     modules = [transformer, models.Pooling(transformer.get_embedding_dimension(), pooling_mode=st_mode)]
