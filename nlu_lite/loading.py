@@ -126,4 +126,4 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
                 revision=_snapshot_commit(source.folder) or base.get("revision"),
                 cache=None if cache is None else str(cache.path if isinstance(cache, VectorCache) else cache))
     with _quiet_tqdm_import():
-        return Pipeline.from_spec(spec)
+        return Pipeline.from_spec(spec, cache=cache if isinstance(cache, VectorCache) else None)

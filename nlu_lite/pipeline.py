@@ -93,8 +93,15 @@ class Pipeline:
         """Seconds per stage and wordpiece counts (real, padded) of the latest ``predict`` call."""
 
     @classmethod
-    def from_spec(cls, spec: Spec) -> Pipeline:
-        """Rebuild a pipeline from a ``Spec`` (a bundle's ``nlu_lite.json``, or a Spark task's)."""
+    def from_spec(cls, spec: Spec, cache: vector_cache.VectorCache | None = None) -> Pipeline:
+        """Rebuild a pipeline from a ``Spec`` (a bundle's ``nlu_lite.json``, or a Spark task's).
+
+        ``cache``: an open ``VectorCache`` of the file ``spec.cache`` names, to use as it is (its ``stats`` then
+        count this pipeline's reads and writes) instead of opening the file again.
+        """
+        if cache is not None and (spec.cache is None or Path(spec.cache) != cache.path):
+            raise InvalidOptionError("E438", f"from_spec(cache=VectorCache({str(cache.path)!r})) does not match "
+                                     f"the spec's cache {spec.cache!r}; pass the cache the spec names, or none.")
         entry = st_config.apply(CatalogEntry.from_dict(spec.entry), st_config.read(Path(spec.model_path)))
         encoder = Encoder(Path(spec.model_path), entry.do_lower_case, family=entry.family, runtime=spec.runtime,
                           device=spec.device, precision=spec.precision, threads=spec.threads)
@@ -105,7 +112,7 @@ class Pipeline:
         defaults = Settings(output_level=entry.default_level, normalize=entry.normalize, pooling=entry.pooling).updated(
             "load()", **spec.settings)
         return cls(entry, ModelSource(Path(spec.model_path), spec.source_kind), encoder, spec.sentence_splitter,
-                   defaults, spec.device, spec.revision, spec.cache)
+                   defaults, spec.device, spec.revision, cache if cache is not None else spec.cache)
 
     def spec(self) -> Spec:
         """What another process needs to rebuild this pipeline from local files (bundles, Spark executors)."""

@@ -92,3 +92,18 @@ def test_cache_wiring_repeated_texts_share_one_encoding_and_warm_equals_cold(tin
         np.testing.assert_allclose(np.stack(cold[cached.column_name]),
                                    np.stack(plain.predict(notes, output_level=level, chunk_size=4)[plain.column_name]),
                                    atol=1e-6)
+
+
+def test_cache_wiring_an_open_vector_cache_is_used_as_given(tiny_cased_dir, tmp_path):
+    from nlu_lite.cache import VectorCache
+    from nlu_lite.errors import InvalidOptionError
+    from nlu_lite.pipeline import Pipeline
+
+    store = VectorCache(tmp_path / "v.sqlite")
+    pipe = nlu_lite.load(path=tiny_cased_dir, cache=store)
+    assert pipe.cache is store and pipe.spec().cache == str(store.path)
+    pipe.predict(NOTES, output_level="sentence")
+    pipe.predict(NOTES, output_level="sentence")
+    assert store.stats["stored"] > 0 and store.stats["hits"] == store.stats["stored"]  # the second run's reads
+    with pytest.raises(InvalidOptionError, match="E438"):
+        Pipeline.from_spec(pipe.spec(), cache=VectorCache(tmp_path / "other.sqlite"))
