@@ -337,8 +337,10 @@ class Pipeline:
         target = level.target(s)
         # a cache serves sentence/document vectors without wordpieces: tokenize only what it lacks (in _encode)
         wp = None if self.cache is not None and target != "wordpieces" else self._tokenize(texts, units, s)
+        tokenized = stats["tokenize_s"]
         with runtime.timed(stats, "forward_s"):
             encoded = self._encode(wp, units, texts, s, target, fingerprint)
+        stats["forward_s"] -= stats["tokenize_s"] - tokenized  # units tokenized inside (cache misses) count once
         with runtime.timed(stats, "pool_s"):
             rows = level.rows(texts, seg, units, wp, encoded, s)
         with runtime.timed(stats, "dataframe_s"):

@@ -107,3 +107,16 @@ def test_cache_wiring_an_open_vector_cache_is_used_as_given(tiny_cased_dir, tmp_
     assert store.stats["stored"] > 0 and store.stats["hits"] == store.stats["stored"]  # the second run's reads
     with pytest.raises(InvalidOptionError, match="E438"):
         Pipeline.from_spec(pipe.spec(), cache=VectorCache(tmp_path / "other.sqlite"))
+
+
+def test_cache_wiring_tokenizing_cache_misses_counts_as_tokenize_time_only(tiny_cased_dir, tmp_path, monkeypatch):
+    import time
+
+    from nlu_lite import batching
+
+    pipe = nlu_lite.load(path=tiny_cased_dir, cache=tmp_path / "v.sqlite")
+    tokenize = batching.tokenize_units
+    monkeypatch.setattr(batching, "tokenize_units", lambda *a, **k: time.sleep(0.5) or tokenize(*a, **k))
+    pipe.predict(NOTES, output_level="sentence")  # cold: the misses are tokenized inside the encode stage
+    stats = pipe.last_stats
+    assert stats["tokenize_s"] >= 0.5 and stats["forward_s"] < 0.5, dict(stats)
