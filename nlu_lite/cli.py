@@ -22,6 +22,8 @@ EPILOG = """examples:
   nlu-lite predict --input notes.csv --text-column note --id-column note_id \\
                    --output vectors.parquet --level sentence --no-progress
   nlu-lite predict --input note.txt --positions --output tokens.jsonl   begin/end index the file's text
+  nlu-lite predict --input notes.csv --output docs.parquet --level document \
+                   --runtime openvino --precision fast --cache vectors.sqlite   fast, and re-runs read vectors
   nlu-lite catalog                                                     every model reference
   nlu-lite search clinical                                             entries matching every word
   nlu-lite info clinical_bert                                          one entry, by name or alias
@@ -31,6 +33,17 @@ inputs: .csv, .jsonl, .parquet (one row per text) or .txt (the whole file is one
 outputs: .jsonl, .csv (vectors as JSON lists) or .parquet; written to a temporary file and renamed, so a
 failed run never leaves a partial file nor touches an existing one. Errors: one line and exit code 1.
 """
+
+
+# load()'s runtimes (nlu_lite.runtimes.RUNTIMES) and the union of their precisions, without importing them
+RUNTIMES = ("torch", "openvino")
+PRECISIONS = ("fp32", "bf16", "int8", "fp16", "fast")
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number, e.g. --threads 2")
+    return int(value)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--level", choices=levels.names(), help="output level (default: the model's)")
     predict.add_argument("--model", default=None, help="catalog name, alias or folder (default: all-MiniLM-L6-v2)")
     predict.add_argument("--positions", action="store_true", help="add begin/end character offsets")
+    predict.add_argument("--runtime", choices=RUNTIMES, help="what runs the model (default: torch; openvino "
+                         "needs pip install 'nlu-lite[openvino]')")
+    predict.add_argument("--precision", choices=PRECISIONS,
+                         help="fp32 (default), bf16, int8, fp16 (CUDA) or fast: the fastest one that meets the "
+                              "accuracy bars on this machine")
+    predict.add_argument("--threads", type=_positive_int, help="CPU threads (default: by how busy the machine is)")
+    predict.add_argument("--cache", type=Path, help="vector cache file (SQLite): re-runs read the vectors of "
+                         "texts seen before")
     predict.add_argument("--no-progress", action="store_true",
                          help="no progress bar (it is shown only on a terminal, on predictions longer than 1 s)")
     sub.add_parser("catalog", parents=[common], help="list the model catalog")
@@ -120,6 +141,8 @@ def _predict(args: argparse.Namespace) -> None:
     text_column = args.text_column or "text"
     if args.output is not None:
         paths.check_output(args.output)
+    if args.cache is not None:
+        paths.check_cache(args.cache)
     if args.input is not None:
         paths.check_input(args.input)
         if args.input.suffix == ".txt" and args.id_column is not None:
@@ -138,7 +161,7 @@ def _predict(args: argparse.Namespace) -> None:
             outputs.check_parquet_columns(data, exclude=text_column)
     from .loading import load  # torch, transformers, spaCy: only now that the input and output are known good
 
-    pipe = load(args.model)
+    pipe = load(args.model, runtime=args.runtime, precision=args.precision, threads=args.threads, cache=args.cache)
     if args.input is not None:
         inputs.check_columns(columns, args.input, text_column, args.id_column,
                              _output_columns(level or pipe.settings.output_level, args.positions, pipe.column_name))

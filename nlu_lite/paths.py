@@ -54,3 +54,13 @@ def check_output(path: Path) -> None:
     except OSError as e:
         raise OutputError("E121", f"Cannot create files in '{folder}' for output '{path}' ({e.strerror or e}); "
                           "choose a folder you may write to, e.g. --output ./vectors" + path.suffix + ".") from None
+
+
+def check_cache(path: Path) -> None:
+    """Raise unless ``path`` can be a vector cache file: not a folder, inside an existing folder."""
+    if path.is_dir():
+        raise OutputError("E126", f"--cache '{path}' is a folder; name a file in it, e.g. --cache "
+                          f"'{path}/vectors.sqlite'.")
+    if not path.parent.is_dir():
+        raise OutputError("E127", f"The folder of --cache '{path}' does not exist (or is a file); create it "
+                          f"first: mkdir -p '{path.parent}'.")

@@ -111,7 +111,8 @@ def test_cli_catalog_commands(argv, fragment, capsys):
 @pytest.mark.parametrize("argv", [
     [], ["predict"], ["predict", "text", "--input", "notes.csv"], ["predict", "text", "--id-column", "id"],
     ["predict", "text", "--text-column", "note"], ["predict", "text", "--level", "paragraph"], ["bogus"],
-    ["download", "minilm"],
+    ["download", "minilm"], ["predict", "text", "--threads", "0"], ["predict", "text", "--runtime", "onnx"],
+    ["predict", "text", "--precision", "fp8"],
 ])
 def test_cli_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as info:
@@ -178,6 +179,8 @@ FAILURES = [  # (argv with {name} placeholders, the code that names the situatio
     (["predict", "--input", "{notes.csv}", "--output", "/proc/out.jsonl"], "E121"),
     (["predict", "--input", "{mixed.jsonl}", "--output", "{missing}.parquet"], "E122"),
     (["predict", "--input", "{spaces.txt}", "--id-column", "note_id"], "E124"),
+    (["predict", "--input", "{notes.csv}", "--cache", "{folder.csv}"], "E126"),
+    (["predict", "--input", "{notes.csv}", "--cache", "{missing}/v.sqlite"], "E127"),
     (["predict", "--input", "{notes.csv}", "--model", "clinicl_bert"], "E042"),
     (["download", "minilm", "--to", "{full.d}"], "E125"),
     (["download", "minilm", "--to", "{notes.csv}"], "E125"),
@@ -504,3 +507,23 @@ def test_inputs_fuzz_any_bytes_read_or_fail_with_our_error(tmp_path, data, suffi
     if isinstance(result, pd.DataFrame):
         assert len(result) > 0 and "text" in result.columns
         assert all(isinstance(t, str) or pd.isna(t) for t in result["text"])
+
+
+def test_cli_runtime_precision_threads_and_cache_reach_load(tiny_cased_dir, tmp_path, monkeypatch, capsys):
+    import nlu_lite.loading
+    from nlu_lite import cli, runtimes
+    from nlu_lite.cache import VectorCache
+    from nlu_lite.runtimes import openvino_runtime, torch_runtime
+
+    assert cli.RUNTIMES == runtimes.RUNTIMES
+    assert set(cli.PRECISIONS) == set(torch_runtime.PRECISIONS) | set(openvino_runtime.PRECISIONS)
+    asked, load = [], nlu_lite.loading.load
+    monkeypatch.setattr(nlu_lite.loading, "load", lambda *a, **k: asked.append(k) or load(*a, **k))
+    store = tmp_path / "v.sqlite"
+    argv = ["predict", "Chest pain. No fever.", "--model", str(tiny_cased_dir), "--level", "sentence",
+            "--runtime", "torch", "--precision", "fast", "--threads", "1", "--cache", str(store)]
+    assert main(argv) == 0
+    cold = capsys.readouterr().out
+    assert main(argv) == 0 and capsys.readouterr().out == cold
+    assert asked[0] == {"runtime": "torch", "precision": "fast", "threads": 1, "cache": store}
+    assert VectorCache(store).info()["entries"] == 2  # the two sentences, stored by the first run
