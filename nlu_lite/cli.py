@@ -22,7 +22,7 @@ EPILOG = """examples:
   nlu-lite predict --input notes.csv --text-column note --id-column note_id \\
                    --output vectors.parquet --level sentence --no-progress
   nlu-lite predict --input note.txt --positions --output tokens.jsonl   begin/end index the file's text
-  nlu-lite predict --input notes.csv --output docs.parquet --level document \
+  nlu-lite predict --input notes.csv --output docs.parquet --level document \\
                    --runtime openvino --precision fast --cache vectors.sqlite   fast, and re-runs read vectors
   nlu-lite catalog                                                     every model reference
   nlu-lite search clinical                                             entries matching every word

@@ -27,7 +27,6 @@ _UNUSED_BY_EMBEDDINGS = re.compile(r"(^|\.)pooler\.")
 # tensor-name prefixes of heads that pre-training checkpoints carry beside the encoder
 _HEADS = re.compile(r"^(cls|lm_head|head|generator.*|discriminator_predictions|mask_predictions|classifier|qa_outputs|"
                     r"pooler|decoder|predictions)\.")
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 def _weight_names(folder: Path) -> list[str]:
@@ -73,9 +72,8 @@ def config_facts(folder: Path, family: str | None = None) -> ConfigFacts:
     needed = ["vocab_size", "max_position_embeddings"] + (["pad_token_id"] if model_type in _OFFSET_POSITIONS else [])
     if isinstance(model_type, str) and "auto_map" not in raw and all(
             isinstance(raw.get(k), int) and not isinstance(raw.get(k), bool) for k in needed):
-        positions = raw["max_position_embeddings"] - (raw["pad_token_id"] + 1 if model_type in _OFFSET_POSITIONS
-                                                      else 0)
-        return ConfigFacts(model_type, positions, raw["vocab_size"])
+        return ConfigFacts(model_type, _usable_positions(model_type, raw["max_position_embeddings"],
+                                                         raw.get("pad_token_id", 0)), raw["vocab_size"])
     config = load_config(folder, family)
     return ConfigFacts(config.model_type, max_sequence(config), int(config.vocab_size))
 
@@ -192,7 +190,9 @@ def max_sequence(config) -> int:
     RoBERTa-style families number positions from ``pad_token_id + 1``, so of ``max_position_embeddings`` only
     ``max_position_embeddings - pad_token_id - 1`` are usable (514 -> 512 for roberta-base).
     """
-    positions = int(getattr(config, "max_position_embeddings", 512) or 512)
-    if config.model_type in _OFFSET_POSITIONS:
-        positions -= int(getattr(config, "pad_token_id", 1) or 0) + 1
-    return positions
+    return _usable_positions(config.model_type, int(getattr(config, "max_position_embeddings", 512) or 512),
+                             int(getattr(config, "pad_token_id", 1) or 0))
+
+
+def _usable_positions(model_type: str, positions: int, pad_id: int) -> int:
+    return positions - (pad_id + 1 if model_type in _OFFSET_POSITIONS else 0)

@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     import pyspark.sql
 
 SENTENCE_SPLITTERS = ("clinical", "sentencizer")
-# model files a bundle copies: configs and tokenizer files of every family, and the weights in use
 
 
 class NoWordpieceWarning(UserWarning):

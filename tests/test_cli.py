@@ -129,6 +129,8 @@ def test_cli_version_and_help(capsys):
     out = capsys.readouterr().out
     assert f"nlu-lite {nlu_lite.__version__}" in out
     assert "examples:" in out and "nlu-lite predict --input notes.csv" in out
+    continued = [line for line in out.splitlines() if line.endswith("\\")]  # shell line continuations stay lines
+    assert len(continued) == 2 and all(line.startswith("  nlu-lite predict") for line in continued)
 
 
 def _case_files(tmp_path: Path) -> dict[str, Path]:
