@@ -236,10 +236,7 @@ class Pipeline:
             columns.
         """
         if spark.is_spark_dataframe(data):
-            if spans is not None:
-                raise InvalidInputError("E437", "spans= is not supported on a Spark DataFrame yet; collect the rows "
-                                        "with spans to pandas (sdf.toPandas()) and predict there.")
-            return spark.predict_spark(self, data, output_level, text_column, id_column, options)
+            return spark.predict_spark(self, data, output_level, text_column, id_column, options, spans)
         request = None if spans is None else span_input.request(spans, id_column)
         if id_column is not None:
             if not isinstance(data, pd.DataFrame) or id_column not in data.columns:

@@ -65,6 +65,74 @@ def test_spark_equals_pandas(spark, tiny_cased, level, partitions):
     assert set(got["note_id"]) == set(local["note_id"])  # every input row, empty ones included
 
 
+SPANS = pd.DataFrame({"note_id": [10, 10, 13, 15], "begin": [15, 33, 0, 0], "end": [25, 36, 20, 10],
+                      "label": ["problem", None, "drug", "problem"]})
+
+
+def span_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["note_id", "begin", "end"], kind="stable").reset_index(drop=True)
+
+
+def assert_same_spans(got: pd.DataFrame, expected: pd.DataFrame, column: str) -> None:
+    got, expected = span_rows(got), span_rows(expected)
+    def values(frame, name):
+        return [None if pd.isna(v) else v for v in frame[name].tolist()]
+
+    for name in ("note_id", "span", "begin", "end", "sentence_id", "ward", "label", "section"):
+        assert values(got, name) == values(expected, name), name
+    for a, b in zip(got[column], expected[column]):
+        assert (a is None) == (b is None)
+        if b is not None:
+            np.testing.assert_allclose(np.asarray(a, dtype=np.float32), b, atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("table", ["spark", "pandas"])
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_spark_span_table_equals_pandas(spark, tiny_cased, table, partitions):
+    local = pandas_frame()
+    sdf = spark.createDataFrame(local.astype({"text": object})).repartition(partitions)
+    spans = spark.createDataFrame(SPANS.astype({"label": object})) if table == "spark" else SPANS
+    result = tiny_cased.predict(sdf, id_column="note_id", spans=spans)
+    got = result.toPandas()
+    expected = tiny_cased.predict(local, id_column="note_id", spans=SPANS).reset_index()
+    assert list(got.columns) == list(expected.columns)
+    assert_same_spans(got, expected, tiny_cased.column_name)
+    assert set(got["note_id"]) == set(local["note_id"])  # rows without spans keep their null row
+
+
+@pytest.mark.slow
+def test_spark_terms_equal_pandas(spark, tiny_cased):
+    local = pandas_frame()
+    sdf = spark.createDataFrame(local.astype({"text": object})).repartition(2)
+    terms = nlu_lite.terms({"problem": ["chest pain", "fever"], "drug": ["aspirin"]})
+    got = tiny_cased.predict(sdf, id_column="note_id", spans=terms).toPandas()
+    expected = tiny_cased.predict(local, id_column="note_id", spans=terms).reset_index()
+    assert (got["label"] == "problem").sum() > 30  # the long note's repeated mentions are all there
+    assert_same_spans(got, expected, tiny_cased.column_name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("spans", "id_column", "code"), [
+    (SPANS, None, "E439"),
+    (SPANS.drop(columns="begin"), "note_id", "E440"),
+    (pd.DataFrame({"note_id": [99], "begin": [0], "end": [1]}), "note_id", "E441"),
+    (SPANS, "ward", "E440"),
+    ([[(0, 5)]] * 6, "note_id", "E437"),
+])
+def test_spark_bad_spans_fail_on_the_driver(spark, tiny_cased, spans, id_column, code):
+    sdf = spark.createDataFrame(pandas_frame().astype({"text": object}))
+    with pytest.raises(nlu_lite.errors.InvalidInputError, match=code):
+        tiny_cased.predict(sdf, id_column=id_column, spans=spans)
+
+
+@pytest.mark.slow
+def test_spark_span_ids_must_be_unique(spark, tiny_cased):
+    frame = pandas_frame().assign(note_id=[10, 10, 11, 12, 13, 15]).astype({"text": object})
+    with pytest.raises(nlu_lite.errors.InvalidInputError, match="E442"):
+        tiny_cased.predict(spark.createDataFrame(frame), id_column="note_id", spans=SPANS)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("level", ["document", "sentence"])
 def test_spark_partition_of_only_null_texts(spark, tiny_cased, level):
