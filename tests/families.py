@@ -32,6 +32,7 @@ SPECS = {
     "modernbert": ("bytelevel", "ModernBertConfig", "PreTrainedTokenizerFast", _BERT_SPECIALS),
     "xlm-roberta": ("unigram", "XLMRobertaConfig", "XLMRobertaTokenizerFast", _ROBERTA_SPECIALS),
     "deberta-v2": ("unigram", "DebertaV2Config", "DebertaV2TokenizerFast", _BERT_SPECIALS),
+    "longformer": ("bytelevel", "LongformerConfig", "LongformerTokenizerFast", _ROBERTA_SPECIALS),
 }
 FAMILIES = tuple(SPECS)
 MAX_POSITIONS = 64  # content + special positions every tiny model takes (RoBERTa-style families get 2 more rows)
@@ -92,11 +93,13 @@ def build(family: str, folder: Path, *, lowercase: bool = False, seed: int = 0,
                      cls_token_id=raw.token_to_id("[CLS]"), sep_token_id=raw.token_to_id("[SEP]"),
                      bos_token_id=raw.token_to_id("[CLS]"), eos_token_id=raw.token_to_id("[SEP]"))
     else:
-        extra = 2 if family in ("roberta", "xlm-roberta", "mpnet") else 0  # positions start after the pad id
+        extra = 2 if family in ("roberta", "xlm-roberta", "mpnet", "longformer") else 0  # positions after the pad id
         sizes = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
                      max_position_embeddings=max_positions + extra)
         if family == "electra":
             sizes["embedding_size"] = 16  # ELECTRA projects smaller embeddings up to the hidden size
+        if family == "longformer":
+            sizes["attention_window"] = [8, 8]  # sliding-window attention: windows shorter than the sequences
         if family == "deberta-v2":
             sizes.update(relative_attention=True, position_biased_input=False, pos_att_type=["p2c", "c2p"],
                          max_relative_positions=-1, position_buckets=8)

@@ -414,7 +414,7 @@ _GOOD = """
     ("entries:" + _GOOD.replace("license: MIT", "license: MIT\n    colour: red"), "unknown fields ['colour']"),
     ("entries: [", "not valid YAML"),
     ("entries:" + _GOOD.replace("hf_id: a/b", "hf_id: bert-base"), "[E250] Catalog entry 'en.embed.x': hf_id="),
-    ("entries:" + _GOOD.replace("family: bert", "family: longformer"), "[E251] Catalog entry 'en.embed.x': family="),
+    ("entries:" + _GOOD.replace("family: bert", "family: bigbird"), "[E251] Catalog entry 'en.embed.x': family="),
     ("entries:" + _GOOD.replace("family: bert", "family: roberta").replace("16", "514"), "[E252]"),
     ("entries:" + _GOOD.replace("pooling: mean", "pooling: avg"), "[E253] Catalog entry 'en.embed.x': pooling="),
     ("entries:" + _GOOD.replace("pooling: mean", "pooling: mean\n    prompts: [query]"), "[E254]"),

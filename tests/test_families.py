@@ -2,7 +2,8 @@
 
 As flair runs one test class over every embedding type: offsets, rows, windows, equality with the model's own
 hidden states, batching independence and bundle round trips must hold for BERT, DistilBERT, ELECTRA, MPNet,
-RoBERTa (byte-level BPE), ModernBERT, XLM-RoBERTa and DeBERTa-v2 (sentencepiece-style Unigram) alike.
+RoBERTa and Longformer (byte-level BPE), ModernBERT, XLM-RoBERTa and DeBERTa-v2 (sentencepiece-style Unigram)
+alike.
 """
 
 from __future__ import annotations

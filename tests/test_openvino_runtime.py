@@ -177,3 +177,17 @@ def test_openvino_runtime_writes_only_its_cache_and_opens_no_connection(tiny_cas
     assert not attempts.exists(), attempts.read_text("utf-8")
     assert sorted(p.relative_to(home) for p in home.rglob("*")) == []
     assert (cache / "openvino").is_dir()
+
+
+def test_openvino_runtime_refuses_what_it_cannot_convert_with_the_fix(tmp_path):
+    # Longformer's sliding-window attention has no OpenVINO conversion: a clear error naming runtime='torch'
+    from families import build
+
+    from nlu_lite.errors import ModelLoadError
+
+    folder = build("longformer", tmp_path / "longformer")
+    with pytest.raises(ModelLoadError, match=r"\[E301\] OpenVINO could not convert LongformerModel.*runtime='torch'") \
+            as info:
+        open_runtime("openvino", folder, precision="fp32", threads=1)
+    assert "\n" not in str(info.value)  # one line, as every error the CLI prints
+    assert not any((Path(os.environ["NLU_LITE_CACHE"]) / "openvino").glob("longformer-*"))  # nothing half-written

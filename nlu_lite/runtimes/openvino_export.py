@@ -138,7 +138,7 @@ def _convert(ov, model):
                                                 ("attention_mask", shape, ov.Type.i64)])
     except Exception as e:
         raise ModelLoadError("E301", f"OpenVINO could not convert {type(model).__name__}: {type(e).__name__}: "
-                             f"{str(e)[:300]}. Use runtime='torch' for this model.") from e
+                             f"{' '.join(str(e).split())[:300]}. Use runtime='torch' for this model.") from e
     for i, output in enumerate(converted.outputs):
         output.get_tensor().set_names({f"hidden_state_{i}"})
     return converted

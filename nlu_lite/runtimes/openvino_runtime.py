@@ -147,5 +147,5 @@ def _compile(xml: Path, recipe: str, threads: int | None):
         return ov.Core().compile_model(str(xml), "CPU", config)
     except Exception as e:  # a truncated or foreign file in the cache folder
         raise ModelLoadError("E307", f"OpenVINO could not compile the cached model {xml}: {type(e).__name__}: "
-                             f"{str(e)[:300]}. Delete the folder so it is converted again: "
+                             f"{' '.join(str(e).split())[:300]}. Delete the folder so it is converted again: "
                              f"import shutil; shutil.rmtree({str(xml.parent)!r})") from e

@@ -125,10 +125,20 @@ class TorchRuntime:
         self.model = model.to(device)
         self._device = device
         self._lock = threading.Lock()
+        # sliding-window attention (Longformer) takes widths that are multiples of its window: padded here, as
+        # transformers would do inside (logging a notice on every call), and cut off the output again
+        window = getattr(model.config, "attention_window", None)
+        self._multiple = int(max(window) if isinstance(window, (list, tuple)) else window or 1)
+        self._pad_id = int(getattr(model.config, "pad_token_id", 0) or 0)
 
     def forward(self, ids: np.ndarray, mask: np.ndarray, layers: tuple[int, ...] = (-1,)) -> np.ndarray:
         """Hidden states ``(len(layers), batch, width, dim)`` float32 of one padded batch."""
         all_layers = layers != (-1,)
+        width = ids.shape[1]
+        extra = -width % self._multiple
+        if extra:
+            ids = np.pad(ids, ((0, 0), (0, extra)), constant_values=self._pad_id)
+            mask = np.pad(mask, ((0, 0), (0, extra)))
         cast = torch.autocast("cpu", dtype=torch.bfloat16) if self._autocast else nullcontext()
         with self._lock, torch.inference_mode(), cast:
             out = self.model(input_ids=torch.from_numpy(ids).to(self._device),
@@ -136,7 +146,7 @@ class TorchRuntime:
                              output_hidden_states=all_layers)
             states = [out.hidden_states[k] for k in layers] if all_layers else [out.last_hidden_state]
             stacked = torch.stack(states) if len(states) > 1 else states[0].unsqueeze(0)
-            return stacked.float().cpu().numpy()
+            return stacked[:, :, :width].float().cpu().numpy()
 
 
 def open_runtime(folder: Path, *, family: str | None = None, device: str = "auto", precision: str | None = None,
