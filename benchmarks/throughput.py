@@ -172,7 +172,7 @@ class OnnxInt8:
 
     def vectors(self, work: list[str]) -> tuple[np.ndarray, int]:
         order = sorted(range(len(work)), key=lambda k: len(work[k]))
-        out = np.zeros((len(work), 384), dtype=np.float32)
+        out: np.ndarray | None = None  # (texts, hidden size), allocated once the first batch shows the width
         counted = 0
         for start in range(0, len(order), 32):
             rows = order[start:start + 32]
@@ -180,6 +180,8 @@ class OnnxInt8:
                                  return_tensors="np")
             ids, mask = enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
             hidden = self.forward(ids, mask)
+            if out is None:
+                out = np.zeros((len(work), hidden.shape[-1]), dtype=np.float32)
             out[rows] = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
             counted += int(mask.sum())
         return out, counted

@@ -11,6 +11,7 @@ consent check answers "declined" instead (exactly what the opt-out file would sa
 
 from __future__ import annotations
 
+import importlib
 import sys
 from types import ModuleType
 
@@ -35,23 +36,22 @@ def _decline(module: ModuleType) -> None:
         instance.consent = False
 
 
-def import_openvino() -> ModuleType:
-    """``openvino``, imported with telemetry off; ImportError with the install line when it is missing."""
+def _import_quietly(name: str, missing: str) -> ModuleType:
+    """Module ``name``, imported with telemetry off; ImportError saying ``missing`` when it is not installed."""
     telemetry_off()
     try:
-        import openvino
+        return importlib.import_module(name)
     except ImportError as e:
-        raise ImportError("runtime='openvino' needs OpenVINO: pip install 'nlu-lite[openvino]' "
-                          "(or pip install openvino nncf).") from e
-    return openvino
+        raise ImportError(missing) from e
+
+
+def import_openvino() -> ModuleType:
+    """``openvino``, imported with telemetry off; ImportError with the install line when it is missing."""
+    return _import_quietly("openvino", "runtime='openvino' needs OpenVINO: pip install 'nlu-lite[openvino]' "
+                                       "(or pip install openvino nncf).")
 
 
 def import_nncf() -> ModuleType:
     """``nncf`` (weight compression), imported with telemetry off; ImportError with the install line."""
-    telemetry_off()
-    try:
-        import nncf
-    except ImportError as e:
-        raise ImportError("precision='int8' with runtime='openvino' needs NNCF: pip install 'nlu-lite[openvino]' "
-                          "(or pip install nncf).") from e
-    return nncf
+    return _import_quietly("nncf", "precision='int8' with runtime='openvino' needs NNCF: pip install "
+                                   "'nlu-lite[openvino]' (or pip install nncf).")
