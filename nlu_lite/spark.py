@@ -80,7 +80,11 @@ def predict_partition(batches: Iterator[pd.DataFrame], pipeline_class: type[Pipe
             spans = [[(int(s["begin"]), int(s["end"])) if s["label"] is None else
                       (int(s["begin"]), int(s["end"]), str(s["label"])) for s in row]
                      if row is not None else [] for row in batch.pop(SPANS_COLUMN)]
-        yield pipe.predict(batch, text_column=text_column, id_column=id_column, spans=spans, **options).reset_index()
+        # one frame per chunk: memory stays bounded by the chunk, and each column is one contiguous array
+        # (a frame concatenated from chunks holds pyarrow ChunkedArrays, which Spark's Arrow writer refuses)
+        for frame in pipe.predict_iter(batch.set_index(id_column), text_column=text_column, spans=spans,
+                                       **options):
+            yield frame.rename_axis(id_column).reset_index()
 
 
 def _output_schema(sdf, pipe: Pipeline, settings, text_column: str, id_column: str):
@@ -122,6 +126,13 @@ def _workers_use_driver_python(sdf: pyspark.sql.DataFrame) -> None:
         context.pythonExec = sys.executable
 
 
+def _column(name: str):
+    """A Spark column by its exact name: quoted, so that names with dots or spaces are not parsed as paths."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
 def _join_span_table(sdf, table, id_column: str | None):
     """``sdf`` with each row's spans from ``table`` (Spark or pandas: id, begin, end[, label]) in ``SPANS_COLUMN``."""
     from pyspark.sql import functions as F
@@ -136,19 +147,20 @@ def _join_span_table(sdf, table, id_column: str | None):
         raise InvalidInputError("E440", f"The spans table lacks the columns {missing} (it has {table.columns}); it "
                                 f"needs {id_column!r} (the input row's id), 'begin', 'end' and optionally 'label'.")
     label = F.col("label").cast("string") if "label" in table.columns else F.lit(None).cast("string")
-    spans = table.select(id_column, F.col("begin").cast("long").alias("begin"),
+    spans = table.select(_column(id_column), F.col("begin").cast("long").alias("begin"),
                          F.col("end").cast("long").alias("end"), label.alias("label"))
-    ids = sdf.select(id_column)
-    unknown = [r[0] for r in spans.join(ids, on=id_column, how="left_anti").select(id_column).distinct()
+    ids = sdf.select(_column(id_column))
+    unknown = [r[0] for r in spans.join(ids, on=id_column, how="left_anti").select(_column(id_column)).distinct()
                .limit(10).collect()]
     if unknown:
         raise InvalidInputError("E441", f"The spans name row id(s) that the input does not have: {unknown} (at "
                                 f"most 10 shown). Span rows are matched to the input's {id_column!r}.")
-    repeated = [r[0] for r in ids.groupBy(id_column).count().filter("count > 1").limit(5).collect()]
+    repeated = [r[0] for r in ids.groupBy(_column(id_column)).count().filter("count > 1").limit(5).collect()]
     if repeated:
         raise InvalidInputError("E442", f"Spans are matched to input rows by {id_column!r}, but its values "
                                 f"{repeated} repeat; pass an id_column with unique values.")
-    grouped = spans.groupBy(id_column).agg(F.collect_list(F.struct("begin", "end", "label")).alias(SPANS_COLUMN))
+    grouped = spans.groupBy(_column(id_column)).agg(
+        F.collect_list(F.struct("begin", "end", "label")).alias(SPANS_COLUMN))
     return sdf.join(grouped, on=id_column, how="left")
 
 
@@ -168,6 +180,12 @@ def predict_spark(pipe: Pipeline, sdf: pyspark.sql.DataFrame, output_level: str 
         raise InvalidInputError(
             "E060", f"The Spark DataFrame has no column {text_column!r}; its columns are {sdf.columns}. "
                                 "Name the text column with text_column='<name>'.")
+    text_type = sdf.schema[text_column].dataType
+    if text_type.typeName() not in ("string", "varchar", "char", "void"):
+        raise InvalidInputError(
+            "E064", f"The text column {text_column!r} has Spark type {text_type.simpleString()}, not string; cast "
+                    f"it first, e.g. sdf.withColumn({text_column!r}, F.col('`{text_column}`').cast('string')), or name "
+                    "another column with text_column='<name>'.")
     if spans is not None:
         output_level = output_level or "span"
     settings = pipe.settings.updated("predict()", **options,
@@ -194,7 +212,12 @@ def predict_spark(pipe: Pipeline, sdf: pyspark.sql.DataFrame, output_level: str 
     pipeline_class = type(pipe)  # pickled by reference: executors import it, this module does not
     per_call = {**asdict(settings), "progress": False}  # every effective option; no bars on executors
 
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        return predict_partition(batches, pipeline_class, spec, text_column, id_column, per_call, matcher)
+    names = list(sdf.columns)
 
-    return sdf.mapInPandas(run, schema=schema)
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        named = (batch.set_axis(names, axis=1) for batch in batches)
+        return predict_partition(named, pipeline_class, spec, text_column, id_column, per_call, matcher)
+
+    # mapInPandas resolves each input column by name, which fails for names with dots ("note.text"): the input
+    # travels under positional names and gets its own back on the executor
+    return sdf.toDF(*[f"_{k}" for k in range(len(names))]).mapInPandas(run, schema=schema)

@@ -208,3 +208,77 @@ def test_spark_from_a_kernel_whose_venv_is_not_on_path(tiny_cased_dir, tmp_path)
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=420)
     assert "ROWS 2 ['Chest pain.', 'No fever.']" in out.stdout, out.stderr[-3000:]
+
+
+# --- real sizes: thousands of rows per partition, several chunks per Arrow batch, nulls, an empty partition ---
+
+WORDS = ("chest", "pain", "fever", "aspirin", "denies", "cough", "BP", "120/80", "mg", "daily", "HR", "72")
+
+
+def scale_frame(n: int) -> pd.DataFrame:
+    """``n`` varied notes (1-3 sentences) with a null every 97 rows and an empty text every 89."""
+    rng = np.random.default_rng(7)
+    texts: list[str | None] = []
+    for k in range(n):
+        sentences = [" ".join(rng.choice(WORDS, size=rng.integers(2, 9))).capitalize() + "."
+                     for _ in range(rng.integers(1, 4))]
+        texts.append(None if k % 97 == 5 else "" if k % 89 == 3 else " ".join(sentences))
+    return pd.DataFrame({"note id": np.arange(n, dtype=np.int64), "clinical.note text": texts,
+                         "bucket": np.arange(n) % 7})  # 7 buckets over 8 partitions: one is empty
+
+
+def assert_frames_equal(got: pd.DataFrame, expected: pd.DataFrame, level: str, column: str) -> None:
+    keys = ["note id"] + {"document": [], "span": ["begin", "end"]}.get(level, ["sentence_id", "begin"])
+    got = got.sort_values(keys, kind="stable").reset_index(drop=True)
+    expected = expected.sort_values(keys, kind="stable").reset_index(drop=True)
+    assert len(got) == len(expected)
+    assert list(got.columns) == list(expected.columns)
+    for name in got.columns:
+        if name != column:
+            assert got[name].astype(object).where(got[name].notna(), None).tolist() == \
+                expected[name].astype(object).where(expected[name].notna(), None).tolist(), name
+    assert [v is None for v in got[column]] == [v is None for v in expected[column]]
+    present = [v is not None for v in expected[column]]
+    a = np.stack([np.asarray(v, dtype=np.float32) for v, p in zip(got[column], present) if p])
+    b = np.stack([v for v, p in zip(expected[column], present) if p])
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.fixture()
+def records_per_batch(spark):
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(key)
+    spark.conf.set(key, "1000")
+    yield 1000
+    spark.conf.set(key, before)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("level", "chunk_size"), [("document", None), ("sentence", None), ("token", 2000),
+                                                    ("span", None)])
+def test_spark_10000_rows_in_8_partitions_equal_pandas(spark, tiny_cased, records_per_batch, level, chunk_size):
+    """10,000 rows, 8 partitions (one empty), nulls and empty texts, columns named with spaces and dots; the
+    default chunk (256 rows) is smaller than an Arrow batch (1,000 rows), chunk_size=2000 larger."""
+    from pyspark.sql import functions as F
+
+    local = scale_frame(10_000)
+    sdf = spark.createDataFrame(local.astype({"clinical.note text": object})).repartition(8, F.col("bucket"))
+    sizes = sdf.select("bucket").rdd.glom().map(len).collect()
+    assert len(sizes) == 8 and min(sizes) == 0 and max(sizes) > records_per_batch  # several batches per partition
+    options = {"text_column": "clinical.note text", "id_column": "note id", "positions": True,
+               **({"chunk_size": chunk_size} if chunk_size else {})}
+    spans = nlu_lite.terms({"problem": ["chest pain", "fever"], "drug": ["aspirin"]}) if level == "span" else None
+    got = tiny_cased.predict(sdf, output_level=level, spans=spans, **options).toPandas()
+    expected = tiny_cased.predict(local, output_level=level, spans=spans, **options).reset_index()
+    assert set(got["note id"]) == set(local["note id"])  # every input row, null and empty ones included
+    assert_frames_equal(got, expected, level, tiny_cased.column_name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("schema", "shown"), [("note_id long, text long", "bigint"),
+                                               ("note_id long, text struct<a: string>", "struct<a:string>")])
+def test_spark_text_column_that_cannot_be_text_fails_on_the_driver(spark, tiny_cased, schema, shown):
+    rows = [(1, 5)] if "long, text long" in schema else [(1, ("x",))]
+    sdf = spark.createDataFrame(rows, schema=schema)
+    with pytest.raises(nlu_lite.errors.InvalidInputError, match=f"E064.*'text' has Spark type {shown}"):
+        tiny_cased.predict(sdf, id_column="note_id")
