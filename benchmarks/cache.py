@@ -41,7 +41,7 @@ MODEL = "en.embed_sentence.all_minilm_l6_v2"
 
 def sentence_units(n: int) -> list[str]:
     """The first ``n`` sentences of the MTSamples notes, as nlu_lite's clinical splitter cuts them."""
-    from nlu_lite import segmentation
+    from nlu_lite.text import _segmentation as segmentation
 
     nlp = segmentation.build_nlp("clinical")
     units: list[str] = []

@@ -11,8 +11,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from nlu_lite import sections
-from nlu_lite.segmentation import build_nlp, segment
+from nlu_lite.text import _sections as sections
+from nlu_lite.text._segmentation import build_nlp, segment
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 

@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from nlu_lite.segmentation import build_nlp, segment
+from nlu_lite.text._segmentation import build_nlp, segment
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 GOLD_SETS = {

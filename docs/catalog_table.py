@@ -26,7 +26,7 @@ MISSING_MARKERS = 3
 if str(ROOT) not in sys.path:  # run as a script from a checkout: import nlu_lite from it
     sys.path.insert(0, str(ROOT))
 
-from nlu_lite.model_catalog import CatalogEntry, parse_catalog  # noqa: E402
+from nlu_lite.models._catalog import CatalogEntry, parse_catalog  # noqa: E402
 
 
 def _cell(text: str) -> str:

@@ -15,38 +15,38 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from . import errors
-from .about import __version__
+from ._version import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported on first access
     from . import provenance
-    from .cosine import NullVectorWarning, nearest, similarity
-    from .estimator import EmbeddingTransformer
-    from .exports import aggregate, embed, to_numpy, to_wide
-    from .loading import load
-    from .model_catalog import catalog, search
-    from .pipeline import NoWordpieceWarning, Pipeline
-    from .plots import plot_embeddings, plot_similarity
-    from .spans import patterns, terms
+    from .models._catalog import catalog, search
+    from .pipeline._load import load
+    from .pipeline._pipeline import NoWordpieceWarning, Pipeline
+    from .text._spans import patterns, terms
+    from .tools._plots import plot_embeddings, plot_similarity
+    from .tools._similarity import NullVectorWarning, nearest, similarity
+    from .tools._sklearn import EmbeddingTransformer
+    from .tools._vectors import aggregate, embed, to_numpy, to_wide
 
 # public name -> module that defines it, imported on first access (PEP 562)
 _LAZY = {
-    "load": "loading",
-    "catalog": "model_catalog",
-    "search": "model_catalog",
-    "Pipeline": "pipeline",
-    "NoWordpieceWarning": "pipeline",
-    "to_numpy": "exports",
-    "to_wide": "exports",
-    "aggregate": "exports",
-    "embed": "exports",
-    "similarity": "cosine",
-    "nearest": "cosine",
-    "NullVectorWarning": "cosine",
-    "EmbeddingTransformer": "estimator",
-    "plot_embeddings": "plots",
-    "plot_similarity": "plots",
-    "terms": "spans",
-    "patterns": "spans",
+    "load": "pipeline._load",
+    "catalog": "models._catalog",
+    "search": "models._catalog",
+    "Pipeline": "pipeline._pipeline",
+    "NoWordpieceWarning": "pipeline._pipeline",
+    "to_numpy": "tools._vectors",
+    "to_wide": "tools._vectors",
+    "aggregate": "tools._vectors",
+    "embed": "tools._vectors",
+    "similarity": "tools._similarity",
+    "nearest": "tools._similarity",
+    "NullVectorWarning": "tools._similarity",
+    "EmbeddingTransformer": "tools._sklearn",
+    "plot_embeddings": "tools._plots",
+    "plot_similarity": "tools._plots",
+    "terms": "text._spans",
+    "patterns": "text._spans",
 }
 
 # submodules that are also callables: nlu_lite.provenance(df), nlu_lite.provenance.read_parquet(path)

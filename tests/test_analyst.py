@@ -65,7 +65,7 @@ def test_plot_errors_name_the_problem(tiny_cased):
 
 
 def test_progress_bar_counts_documents_and_can_be_turned_off(tiny_cased, capsys, monkeypatch):
-    import nlu_lite.runtime as runtime
+    import nlu_lite.pipeline._resources as runtime
 
     tiny_cased.predict(["Chest pain."] * 5, output_level="document", chunk_size=2)
     assert "nlu_lite document" not in capsys.readouterr().err  # a short call: no bar (it waits BAR_DELAY_S)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nlu_lite.batching import plan_batches, plan_windows
+from nlu_lite.pipeline._batching import plan_batches, plan_windows
 
 
 @pytest.mark.parametrize("lengths,max_content", [([0, 1, 5], 4), ([100], 10), ([31, 32, 33, 64, 65], 32), ([7], 2)])
@@ -48,7 +48,7 @@ def test_batching_padding_stays_under_limit(max_padding):
 @pytest.mark.parametrize("n_prefix,n_suffix", [(1, 1), (1, 0), (0, 1), (2, 1)])
 def test_batching_layout_and_row_plan_point_at_each_piece(n_prefix, n_suffix):
     """[CLS] x [SEP] (BERT), x </s> and <s> <s> x </s> style templates: every row lands on its own position."""
-    from nlu_lite.batching import layout, row_plan
+    from nlu_lite.pipeline._batching import layout, row_plan
 
     unit_start = np.array([0, 3, 3, 12])  # units of 3, 0 and 9 wordpieces
     win = plan_windows(unit_start, 4, n_prefix + n_suffix)

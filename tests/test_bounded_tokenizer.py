@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shared_data import gold_texts, mtsamples_notes, shared_path
 
-from nlu_lite.bounded_tokenizer import MAX_SPAN, BoundedTokenizer, fast_suffix_search
-from nlu_lite.segmentation import build_nlp, segment
+from nlu_lite.text._bounded_tokenizer import MAX_SPAN, BoundedTokenizer, fast_suffix_search
+from nlu_lite.text._segmentation import build_nlp, segment
 
 SUFFIXES = spacy.blank("en").Defaults.suffixes
 PIECES = list("..(),'\"$%°FC0123456789abcXYZ😷…—-+kmgs’\n") + ["km", "US$", "'s", "°F", "……", "..."]

@@ -55,7 +55,7 @@ def test_cache_wiring_every_result_carries_provenance(tiny_cased_dir, tmp_path):
 
 
 def test_cache_wiring_cli_info_and_clear(tiny_cased_dir, tmp_path, capsys):
-    from nlu_lite.cli import main
+    from nlu_lite.cli._main import main
 
     store = tmp_path / "v.sqlite"
     pipe = nlu_lite.load(path=tiny_cased_dir, cache=store)
@@ -96,8 +96,9 @@ def test_cache_wiring_repeated_texts_share_one_encoding_and_warm_equals_cold(tin
 
 def test_cache_wiring_an_open_vector_cache_is_used_as_given(tiny_cased_dir, tmp_path):
     from nlu_lite.cache import VectorCache
+
     from nlu_lite.errors import InvalidOptionError
-    from nlu_lite.pipeline import Pipeline
+    from nlu_lite.pipeline._pipeline import Pipeline
 
     store = VectorCache(tmp_path / "v.sqlite")
     pipe = nlu_lite.load(path=tiny_cased_dir, cache=store)
@@ -112,7 +113,7 @@ def test_cache_wiring_an_open_vector_cache_is_used_as_given(tiny_cased_dir, tmp_
 def test_cache_wiring_tokenizing_cache_misses_counts_as_tokenize_time_only(tiny_cased_dir, tmp_path, monkeypatch):
     import time
 
-    from nlu_lite import batching
+    from nlu_lite.pipeline import _batching as batching
 
     pipe = nlu_lite.load(path=tiny_cased_dir, cache=tmp_path / "v.sqlite")
     tokenize = batching.tokenize_units

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 import nlu_lite
-from nlu_lite import model_catalog
-from nlu_lite.cli import main as cli_main
+from nlu_lite.cli._main import main as cli_main
 from nlu_lite.errors import CatalogError, InvalidOptionError, UnknownModelError
-from nlu_lite.model_catalog import (
+from nlu_lite.models import _catalog as model_catalog
+from nlu_lite.models._catalog import (
     FAMILIES,
     FAMILY_POSITIONS,
     POOLINGS,
@@ -515,7 +515,7 @@ def test_catalog_cli_shows_family_pooling_and_tags(argv, fragments, capsys):
 @pytest.mark.slow
 def test_catalog_cli_catalog_commands_import_no_model_libraries():
     """nlu-lite catalog / search / info answer without importing torch, transformers or spaCy (seconds saved)."""
-    code = ("import contextlib, io, sys\nfrom nlu_lite.cli import main\n"
+    code = ("import contextlib, io, sys\nfrom nlu_lite.cli._main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    codes = [main(['catalog']), main(['search', 'clinical']), main(['info', 'clinicalbert'])]\n"
             "print(codes, sorted(m for m in ('torch', 'transformers', 'spacy') if m in sys.modules))")

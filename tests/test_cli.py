@@ -21,8 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nlu_lite
-from nlu_lite import inputs, outputs
-from nlu_lite.cli import main
+from nlu_lite.cli import _inputs as inputs
+from nlu_lite.cli import _outputs as outputs
+from nlu_lite.cli._main import main
 from nlu_lite.errors import InvalidInputError, NluLiteError
 
 TEXTS = ["Patient denies chest pain. BP 120/80.", "Takes aspirin daily."]
@@ -51,12 +52,12 @@ def _read_back(path: Path) -> pd.DataFrame:
 @pytest.fixture
 def no_model(monkeypatch):
     """load() fails loudly: a test using this proves its error came before any model was loaded."""
-    import nlu_lite.loading
+    import nlu_lite.pipeline._load
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the input and output were checked")
 
-    monkeypatch.setattr(nlu_lite.loading, "load", refuse)
+    monkeypatch.setattr(nlu_lite.pipeline._load, "load", refuse)
 
 
 def test_cli_predict_text_to_jsonl(tiny_cased, tiny_cased_dir, capsys):
@@ -238,7 +239,7 @@ def test_cli_progress_bar_only_on_a_terminal_and_never_with_no_progress(tiny_cas
 def test_cli_planned_level_without_loading(model, level, tiny_cased_dir, no_model):
     import argparse
 
-    from nlu_lite.cli import _planned_level
+    from nlu_lite.cli._main import _planned_level
 
     args = argparse.Namespace(level=None, model=model.replace("{folder}", str(tiny_cased_dir)))
     assert _planned_level(args) == level  # a hub id or folder load() accepts is not refused before loading
@@ -386,7 +387,7 @@ def test_cli_warning_is_one_line_and_nan_vectors_are_json_null(tiny_cased_dir, t
 HEAVY = ("torch", "transformers", "spacy", "pandas")
 _PROBE = """
 import json, sys
-from nlu_lite.cli import main
+from nlu_lite.cli._main import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as e:
@@ -512,15 +513,18 @@ def test_inputs_fuzz_any_bytes_read_or_fail_with_our_error(tmp_path, data, suffi
 
 
 def test_cli_runtime_precision_threads_and_cache_reach_load(tiny_cased_dir, tmp_path, monkeypatch, capsys):
-    import nlu_lite.loading
-    from nlu_lite import cli, runtimes
     from nlu_lite.cache import VectorCache
-    from nlu_lite.runtimes import openvino_runtime, torch_runtime
+
+    import nlu_lite.pipeline._load
+    from nlu_lite import runtimes
+    from nlu_lite.cli import _main as cli
+    from nlu_lite.runtimes import _openvino as openvino_runtime
+    from nlu_lite.runtimes import _torch as torch_runtime
 
     assert cli.RUNTIMES == runtimes.RUNTIMES
     assert set(cli.PRECISIONS) == set(torch_runtime.PRECISIONS) | set(openvino_runtime.PRECISIONS)
-    asked, load = [], nlu_lite.loading.load
-    monkeypatch.setattr(nlu_lite.loading, "load", lambda *a, **k: asked.append(k) or load(*a, **k))
+    asked, load = [], nlu_lite.pipeline._load.load
+    monkeypatch.setattr(nlu_lite.pipeline._load, "load", lambda *a, **k: asked.append(k) or load(*a, **k))
     store = tmp_path / "v.sqlite"
     argv = ["predict", "Chest pain. No fever.", "--model", str(tiny_cased_dir), "--level", "sentence",
             "--runtime", "torch", "--precision", "fast", "--threads", "1", "--cache", str(store)]

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import nlu_lite
-from nlu_lite import cosine as sim
 from nlu_lite.errors import InvalidInputError, InvalidOptionError
+from nlu_lite.tools import _similarity as sim
 
 NOTES = ["Patient denies chest pain. Takes aspirin daily.", None, "Fever and cough for a day. No history of bp.",
          "Dr Smith: heart rate 72, blood pressure 120/80.", ""]

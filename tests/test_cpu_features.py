@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nlu_lite.runtimes import cpu_features
+from nlu_lite.runtimes import _cpu_features as cpu_features
 
 
 @pytest.mark.parametrize(("flags", "native"), [

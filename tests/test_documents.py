@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nlu_lite.documents import chunks, sanitize
 from nlu_lite.errors import InvalidInputError
+from nlu_lite.pipeline._documents import chunks, sanitize
 
 
 def one(data, **kw):

@@ -125,7 +125,7 @@ def test_exports_bad_arguments_raise_with_code(tiny_cased, sentences, call, erro
 
 @pytest.mark.parametrize("rows_per_block", [1, 4, 65536])
 def test_exports_group_sums_across_blocks_equal_a_loop(rows_per_block):
-    from nlu_lite.exports import _group_sums
+    from nlu_lite.tools._vectors import _group_sums
 
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((50, 3)).astype(np.float32)

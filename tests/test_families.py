@@ -52,7 +52,8 @@ class TestFamilyContract:
         # the encoder reads them without AutoTokenizer/AutoConfig (which import torch): same class, same output
         from transformers import AutoTokenizer
 
-        from nlu_lite import encoder, hf_model
+        from nlu_lite.models import _encoder as encoder
+        from nlu_lite.models import _hf_model as hf_model
 
         folder = family_pipe.source.folder
         ours, auto = family_pipe.encoder.tokenizer, AutoTokenizer.from_pretrained(str(folder))
@@ -72,7 +73,7 @@ class TestFamilyContract:
         assert np.isfinite(vectors(df, family_pipe)).all()
 
     def test_family_every_token_gets_a_row(self, family_pipe):
-        from nlu_lite import segmentation
+        from nlu_lite.text import _segmentation as segmentation
 
         seg = segmentation.segment([NOTE], segmentation.build_nlp("clinical"))
         df = family_pipe.predict(NOTE, output_level="token", positions=True)

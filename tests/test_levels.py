@@ -7,7 +7,7 @@ import pytest
 
 from nlu_lite import levels
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.frames import output_columns
+from nlu_lite.pipeline._frames import output_columns
 
 
 def test_levels_registry_lists_finest_first_and_rejects_unknown():
@@ -26,9 +26,9 @@ def test_levels_sentence_numbers_restart_per_document(unit_doc, expected):
 
 
 def test_levels_token_wordpieces_map_tokens_of_each_document_to_their_own_pieces():
-    from nlu_lite.batching import Wordpieces
-    from nlu_lite.levels.token import token_wordpieces
-    from nlu_lite.segmentation import Segments
+    from nlu_lite.levels._token import token_wordpieces
+    from nlu_lite.pipeline._batching import Wordpieces
+    from nlu_lite.text._segmentation import Segments
 
     texts = ["ab c", "de"]  # doc 0: tokens "ab" "c" (one sentence); doc 1: token "de"
     seg = Segments(token_doc=np.array([0, 0, 1]), token_begin=np.array([0, 3, 0]), token_end=np.array([2, 4, 2]),

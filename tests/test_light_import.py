@@ -14,7 +14,7 @@ HEAVY = ("torch", "transformers", "spacy", "tokenizers", "pyspark")
 @pytest.mark.parametrize("code", [
     "import nlu_lite",
     "import nlu_lite; nlu_lite.catalog(); nlu_lite.search('clinical'); nlu_lite.errors.NluLiteError",
-    "from nlu_lite import levels, pooling, spec, frames; levels.names()",
+    "from nlu_lite import levels; from nlu_lite.pipeline import _pooling, _spec, _frames; levels.names()",
 ])
 def test_light_import_does_not_import_torch_transformers_or_spacy(code):
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"

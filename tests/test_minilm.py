@@ -98,7 +98,7 @@ def test_minilm_window_seams_stay_close_to_single_pass(minilm, window, token_mea
 def test_minilm_cpu_precision_accuracy_guard(minilm, precision, mean_bar, min_bar):
     """The torch runtime's CPU precisions against fp32 on real clinical notes, token and sentence cosine."""
     import nlu_lite
-    from nlu_lite.runtimes import cpu_features
+    from nlu_lite.runtimes import _cpu_features as cpu_features
 
     if precision == "bf16" and not cpu_features.has_native_bf16():
         pytest.skip("this CPU has no native bf16 (AVX-512 BF16 or AMX): precision='bf16' is refused")

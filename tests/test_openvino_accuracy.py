@@ -14,7 +14,8 @@ from openvino_helpers import (
 )
 from shared_data import mtsamples_notes
 
-from nlu_lite.runtimes import cpu_features, open_runtime
+from nlu_lite.runtimes import _cpu_features as cpu_features
+from nlu_lite.runtimes import open_runtime
 
 pytestmark = [requires_openvino, pytest.mark.slow]
 # precision -> bar for the mean token cosine and the mean sentence cosine to torch fp32 (issue 15)

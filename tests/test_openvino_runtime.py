@@ -13,7 +13,8 @@ import pytest
 from openvino_helpers import padded, requires_openvino, token_and_sentence_cosines, torch_hidden_states
 
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.runtimes import cpu_features, open_runtime
+from nlu_lite.runtimes import _cpu_features as cpu_features
+from nlu_lite.runtimes import open_runtime
 
 pytestmark = requires_openvino
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +60,7 @@ def test_openvino_runtime_batch_rows_do_not_depend_on_padding(tiny_fp32):
 
 
 def test_openvino_runtime_second_load_reads_the_cache(tiny_cased_dir, tiny_fp32, monkeypatch):
-    from nlu_lite.runtimes import openvino_export
+    from nlu_lite.runtimes import _openvino_export as openvino_export
 
     def no_conversion(*args, **kwargs):
         raise AssertionError("converted again although the cache holds the model")
@@ -76,7 +77,7 @@ def test_openvino_runtime_second_load_reads_the_cache(tiny_cased_dir, tiny_fp32,
 def test_openvino_runtime_cache_key_follows_weights_and_scheme(tiny_cased_dir, tmp_path):
     import shutil
 
-    from nlu_lite.runtimes.openvino_export import cache_folder
+    from nlu_lite.runtimes._openvino_export import cache_folder
 
     copy = Path(shutil.copytree(tiny_cased_dir, tmp_path / tiny_cased_dir.name))
     before = cache_folder(copy, "fp32")
@@ -141,7 +142,7 @@ def test_openvino_runtime_bf16_refused_without_native_bf16(tiny_cased_dir, monke
     ({"avx2", "fma"}, "fp32"),
 ])
 def test_openvino_runtime_fast_precision_by_cpu(flags, expected):
-    from nlu_lite.runtimes.openvino_runtime import fast_precision
+    from nlu_lite.runtimes._openvino import fast_precision
 
     assert fast_precision(frozenset(flags)) == expected
 

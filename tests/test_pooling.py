@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nlu_lite.pooling import RowPooler, l2_normalize, pool_subwords, token_ranges
+from nlu_lite.pipeline._pooling import RowPooler, l2_normalize, pool_subwords, token_ranges
 
 # tokens "ab" [0,2), "c" [3,4), zero-width [5,6) (no wordpiece), "defg" [7,11)
 TOK_B, TOK_E = np.array([0, 3, 5, 7]), np.array([2, 4, 6, 11])

@@ -179,7 +179,7 @@ def test_provenance_parquet_after_reset_index_as_the_cli_writes(tiny_cased, tmp_
 
 
 def test_provenance_reads_parquet_files_the_cli_writes(tiny_cased, tmp_path):
-    from nlu_lite import outputs
+    from nlu_lite.cli import _outputs as outputs
 
     frame = predicted(tiny_cased, "sentence")
     outputs.write_output(frame, tmp_path / "cli.parquet", tiny_cased.column_name, 32)

@@ -96,7 +96,7 @@ def test_robustness_property_every_row_accounted_for(tiny_cased, texts):
        splitter=st.sampled_from(["clinical", "sentencizer"]))
 def test_robustness_segmentation_any_text_lone_surrogates_included(texts, splitter):
     """Every code point, lone surrogates (category Cs) included: no row lost, offsets cover the original."""
-    from nlu_lite.segmentation import build_nlp, segment
+    from nlu_lite.text._segmentation import build_nlp, segment
 
     texts = [t for t in texts if t.strip()]
     seg = segment(texts, build_nlp(splitter))

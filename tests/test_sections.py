@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from shared_data import mtsamples_notes, shared_path
 
-from nlu_lite.sections import SECTIONS, SUBSECTIONS, find_header, normalize_header, section_name
-from nlu_lite.segmentation import build_nlp, segment
+from nlu_lite.text._sections import SECTIONS, SUBSECTIONS, find_header, normalize_header, section_name
+from nlu_lite.text._segmentation import build_nlp, segment
 
 
 @pytest.mark.parametrize("label,canonical", [

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from shared_data import gold_texts, mtsamples_notes, negex_sentences, shared_path
 
-from nlu_lite.documents import sanitize
-from nlu_lite.segmentation import build_nlp, segment
+from nlu_lite.pipeline._documents import sanitize
+from nlu_lite.text._segmentation import build_nlp, segment
 
 
 def sentences(text: str, splitter: str = "clinical") -> list[str]:
@@ -131,7 +131,7 @@ def test_segmentation_list_markers_start_the_item_sentence(text, expected):
 
 @pytest.mark.parametrize("splitter", ["clinical", "sentencizer"])
 def test_segmentation_no_marker_only_sentence_on_shared_notes(splitter):
-    from nlu_lite.sentence_rules import _MARKERS_ONLY
+    from nlu_lite.text._sentence_rules import _MARKERS_ONLY
 
     texts = mtsamples_notes(40) + gold_texts()
     seg = segment(texts, build_nlp(splitter))

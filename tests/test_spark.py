@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import nlu_lite
-from nlu_lite import spark as nlu_spark
+from nlu_lite.tools import _spark as nlu_spark
 
 TEXTS = ["Patient denies chest pain. BP 120/80, HR 72.", None, "", "Takes aspirin daily.\n\nNo fever. No cough.",
          "   ", "Chest pain with fever " * 30]

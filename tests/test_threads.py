@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from nlu_lite import runtime
+from nlu_lite.pipeline import _resources as runtime
 
 
 @pytest.mark.parametrize("cores,load,expected", [(2, 0.2, None), (2, 1.0, None), (2, 1.3, 1), (2, 4.4, 1),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nlu_lite import user_cache
+from nlu_lite.runtimes import _export as user_cache
 
 
 def test_user_cache_env_var_overrides(monkeypatch, tmp_path):

@@ -99,4 +99,4 @@ def sentence_numbers(unit_doc: np.ndarray) -> np.ndarray:
     return np.arange(len(unit_doc)) - np.searchsorted(unit_doc, unit_doc, side="left")
 
 
-from . import document, sentence, span, token  # noqa: E402,F401  (each registers its level)
+from . import _document, _sentence, _span, _token  # noqa: E402,F401  (each registers its level)

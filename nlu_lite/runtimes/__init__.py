@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InvalidOptionError
 
 # runtime name -> module in this package (imported only when that runtime is asked for)
-_MODULES = {"torch": "torch_runtime", "openvino": "openvino_runtime"}
+_MODULES = {"torch": "_torch", "openvino": "_openvino"}
 RUNTIMES = tuple(_MODULES)
 
 

@@ -1,0 +1,261 @@
+"""The ``nlu-lite`` command (also ``python -m nlu_lite``): predict, catalog, search, info, download.
+
+Careful and fast: everything that can be checked without a model (the input file, its format and columns,
+the output folder and suffix) is checked before one is loaded, and torch, transformers and spaCy are imported
+only by ``predict`` and ``download``. Every expected failure is one line, ``nlu-lite: error: ...``, on stderr
+and exit code 1 (``--debug`` shows the traceback); usage errors exit with 2; a closed pipe ends quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from .._version import __version__
+from ..errors import InvalidInputError, InvalidOptionError, NluLiteError
+
+EPILOG = """examples:
+  nlu-lite predict "Patient denies chest pain." --level token        JSON lines on stdout
+  nlu-lite predict --input notes.csv --text-column note --id-column note_id \\
+                   --output vectors.parquet --level sentence --no-progress
+  nlu-lite predict --input note.txt --positions --output tokens.jsonl   begin/end index the file's text
+  nlu-lite predict --input notes.csv --output docs.parquet --level document \\
+                   --runtime openvino --precision fast --cache vectors.sqlite   fast, and re-runs read vectors
+  nlu-lite catalog                                                     every model reference
+  nlu-lite search clinical                                             entries matching every word
+  nlu-lite info clinical_bert                                          one entry, by name or alias
+  nlu-lite download clinical_bert --to ./clinical_bert                 bundle for offline use (needs network)
+
+inputs: .csv, .jsonl, .parquet (one row per text) or .txt (the whole file is one text).
+outputs: .jsonl, .csv (vectors as JSON lists) or .parquet; written to a temporary file and renamed, so a
+failed run never leaves a partial file nor touches an existing one. Errors: one line and exit code 1.
+"""
+
+
+# load()'s runtimes (nlu_lite.runtimes.RUNTIMES) and the union of their precisions, without importing them
+RUNTIMES = ("torch", "openvino")
+PRECISIONS = ("fp32", "bf16", "int8", "fp16", "fast")
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number, e.g. --threads 2")
+    return int(value)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .. import levels  # the registry of output levels (numpy only)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback of an error")
+    parser = argparse.ArgumentParser(prog="nlu-lite", parents=[common], epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     description="Transformer embeddings of clinical text.")
+    parser.add_argument("--version", action="version", version=f"nlu-lite {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    predict = sub.add_parser("predict", parents=[common], help="embed a text or a file of texts", epilog=EPILOG,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    predict.add_argument("text", nargs="?", help="text to embed (or use --input)")
+    predict.add_argument("--input", type=Path, help=".csv, .parquet, .jsonl (one row per text) or .txt (one text)")
+    predict.add_argument("--text-column", help="column holding the text (default: text)")
+    predict.add_argument("--id-column", help="column identifying the rows, used as the output's row id")
+    predict.add_argument("--output", type=Path, help=".csv, .parquet or .jsonl (default: JSON lines on stdout)")
+    predict.add_argument("--level", choices=levels.names(), help="output level (default: the model's)")
+    predict.add_argument("--model", default=None, help="catalog name, alias or folder (default: all-MiniLM-L6-v2)")
+    predict.add_argument("--positions", action="store_true", help="add begin/end character offsets")
+    predict.add_argument("--runtime", choices=RUNTIMES, help="what runs the model (default: torch; openvino "
+                         "needs pip install 'nlu-lite[openvino]')")
+    predict.add_argument("--precision", choices=PRECISIONS,
+                         help="fp32 (default), bf16, int8, fp16 (CUDA) or fast: the fastest one that meets the "
+                              "accuracy bars on this machine")
+    predict.add_argument("--threads", type=_positive_int, help="CPU threads (default: by how busy the machine is)")
+    predict.add_argument("--cache", type=Path, help="vector cache file (SQLite): re-runs read the vectors of "
+                         "texts seen before")
+    predict.add_argument("--no-progress", action="store_true",
+                         help="no progress bar (it is shown only on a terminal, on predictions longer than 1 s)")
+    sub.add_parser("catalog", parents=[common], help="list the model catalog")
+    search = sub.add_parser("search", parents=[common], help="search the catalog (every word must match)")
+    search.add_argument("query")
+    info = sub.add_parser("info", parents=[common], help="show one catalog entry")
+    info.add_argument("name")
+    download = sub.add_parser("download", parents=[common], help="save a model bundle for offline use (needs network)")
+    download.add_argument("name")
+    download.add_argument("--to", type=Path, required=True, help="new (or empty) folder for the bundle")
+    cache = sub.add_parser("cache", parents=[common], help="show or empty a vector cache file (load(cache=...))")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("path", type=Path, help="the cache file, e.g. vectors.sqlite")
+    parser.predict_parser = predict  # for usage errors argparse cannot find by itself
+    return parser
+
+
+def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Combinations argparse cannot express: exit 2 with argparse's usage line."""
+    if args.command != "predict":
+        return
+    if (args.text is None) == (args.input is None):
+        parser.predict_parser.error("give either a TEXT argument or --input FILE (not both, not neither)")
+    for flag, value in (("--text-column", args.text_column), ("--id-column", args.id_column)):
+        if value is not None and args.input is None:
+            parser.predict_parser.error(f"{flag} applies to --input files only")
+
+
+def _planned_level(args: argparse.Namespace) -> str | None:
+    """The output level, when it is known without loading the model (given, or a catalog entry's default).
+
+    ``None`` for a folder or a hub id outside the catalog (known after loading); a name that is none of these
+    raises ``UnknownModelError`` with the closest catalog names, as ``load()`` would.
+    """
+    if args.level is not None:
+        return args.level
+    from ..models import _catalog as model_catalog
+
+    name = args.model or "default"
+    is_folder = os.path.isdir(os.path.expanduser(name))
+    written_as_path = any(sep in name for sep in ("/", os.sep)) or name.startswith((".", "~"))
+    entry = model_catalog.find(name)
+    if entry is not None and not (is_folder and written_as_path):  # load()'s rule: a path-like folder wins
+        return entry.default_level
+    if is_folder or model_catalog.is_hub_id(name):
+        return None
+    return model_catalog.resolve(name).default_level  # raises, naming the closest catalog names
+
+
+def _output_columns(level: str | None, positions: bool, vector_column: str | None) -> tuple[str, ...]:
+    """Columns the prediction adds beside the input's (those known so far)."""
+    from .. import levels
+
+    spec = None if level is None else levels.get(level)
+    names = [] if spec is None else [spec.text_column, *(name for name, _ in spec.columns)]
+    names += ["begin", "end"] if positions or (spec is not None and spec.positions) else []
+    names += [vector_column] if vector_column else []
+    return tuple(names)
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from . import _paths as paths
+
+    text_column = args.text_column or "text"
+    if args.output is not None:
+        paths.check_output(args.output)
+    if args.cache is not None:
+        paths.check_cache(args.cache)
+    if args.input is not None:
+        paths.check_input(args.input)
+        if args.input.suffix == ".txt" and args.id_column is not None:
+            raise InvalidInputError("E124", f"--id-column {args.id_column!r} needs a table, but '{args.input}' is "
+                                    "a .txt file (one text, no columns); leave --id-column out.")
+    level = _planned_level(args)  # an unknown model name fails here
+    from . import _inputs as inputs  # pandas: only now that the paths and the name are known good
+    from . import _outputs as outputs
+
+    data: object = args.text
+    if args.input is not None:
+        data = inputs.read_input(args.input, text_column)
+        columns = [str(c) for c in data.columns]
+        inputs.check_columns(columns, args.input, text_column, args.id_column,
+                             _output_columns(level, args.positions, None))
+        if args.output is not None and args.output.suffix == ".parquet":
+            outputs.check_parquet_columns(data, exclude=text_column)
+    from ..pipeline._load import load  # torch, transformers, spaCy: only now that the input and output are known good
+
+    pipe = load(args.model, runtime=args.runtime, precision=args.precision, threads=args.threads, cache=args.cache)
+    if args.input is not None:
+        inputs.check_columns(columns, args.input, text_column, args.id_column,
+                             _output_columns(level or pipe.settings.output_level, args.positions, pipe.column_name))
+    progress = not args.no_progress and sys.stderr.isatty()
+    frame = pipe.predict(data, output_level=args.level, positions=args.positions, progress=progress,
+                         text_column=text_column if args.input is not None else None, id_column=args.id_column)
+    outputs.write_output(frame, args.output, pipe.column_name, pipe.encoder.dim)
+
+
+def _print_table(rows: list[dict[str, object]]) -> None:
+    """Aligned columns, as DataFrame.to_string would print them, without importing pandas."""
+    names = ("name", "hf_id", "family", "dim", "max_wordpieces", "pooling", "tags", "license")
+    cells = [names] + [tuple(str(row[n]) for n in names) for row in rows]
+    widths = [max(len(line[k]) for line in cells) for k in range(len(names))]
+    print("\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells))
+
+
+def _download(args: argparse.Namespace) -> None:
+    target = args.to.expanduser()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InvalidOptionError("E125", f"--to '{target}' exists and is not an empty folder; pass a new folder, "
+                                 f"e.g. --to '{target}_bundle'.")
+    from ..pipeline._load import load
+
+    print(load(args.name).save(target))
+
+
+def _run(args: argparse.Namespace) -> None:
+    if args.command == "predict":
+        _predict(args)
+    elif args.command == "catalog":
+        from ..models._catalog import catalog_rows
+
+        _print_table(catalog_rows())
+    elif args.command == "search":
+        from ..models._catalog import catalog_rows
+
+        table = catalog_rows(args.query)
+        _print_table(table) if table else print(f"No catalog entry matches {args.query!r}.")
+    elif args.command == "info":
+        from ..models._catalog import resolve
+
+        entry = resolve(args.name)
+        for key, value in vars(entry).items():
+            print(f"{key:16} {value}")
+        print(f"{'column':16} {entry.column_name}")
+    elif args.command == "download":
+        _download(args)
+    elif args.command == "cache":
+        from ..cache import _store as cache
+
+        report = cache.cache_info(args.path) if args.action == "info" else cache.cache_clear(args.path)
+        for key, value in report.items():
+            print(f"{key:16} {value}")
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the interpreter's final flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (tests, notebooks)
+        pass
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each, like errors (no source line, no file path)."""
+    print(f"nlu-lite: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 an nlu_lite error, 2 a usage error, 141 closed pipe)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_usage(parser, args)
+    debug = getattr(args, "debug", False)
+    try:
+        with warnings.catch_warnings():  # restores the caller's warning display afterwards
+            warnings.showwarning = _print_warning
+            _run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+    except NluLiteError as e:
+        if debug:
+            raise
+        print(f"nlu-lite: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `nlu-lite catalog | head -5`: the reader has what it wanted
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what the shell reports for a command ended by a closed pipe
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("nlu-lite: interrupted", file=sys.stderr)
+        return 130
+    return 0

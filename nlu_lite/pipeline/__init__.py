@@ -1,0 +1,14 @@
+"""The pipeline: ``load()`` builds it, ``predict`` runs text through its stages to a DataFrame.
+
+In the order the data flows:
+
+- ``_load``: a name or folder to a rebuild spec (``_spec``) and a ``Pipeline`` (``_pipeline``);
+- ``_settings``: the options of a call, checked;
+- ``_documents``: input rows (strings, lists, Series, DataFrames) to chunks of texts with their index;
+- (``text/``: tokens, sentences, sections and spans; ``levels/``: which units are encoded, which rows come out)
+- ``_batching``: units to wordpieces, windows and length-sorted batches;
+- ``_encoding``: the batches through the runtime (``runtimes/``), each distinct unit once, the cache consulted;
+- ``_pooling``: wordpiece vectors to token, sentence, document and span vectors (pure numpy);
+- ``_frames``: the rows back to a DataFrame aligned with the input;
+- ``_resources``: progress bar, stage timer, CPU threads, returning freed memory.
+"""

@@ -1,0 +1,77 @@
+"""The options of ``predict``, validated in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .. import levels
+from ..errors import InvalidOptionError
+from ..levels._span import SPAN_POOLINGS
+from . import _pooling as pooling
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Per-pipeline defaults of ``predict``; change them with ``Pipeline.set``."""
+
+    output_level: str
+    subword_pooling: str = "first"
+    pooling: str = "mean"
+    normalize: bool = False
+    positions: bool = False
+    batch_tokens: int = 8192
+    max_batch_size: int = 64
+    chunk_size: int = 256
+    max_wordpieces: int | None = None  # window size, [CLS]/[SEP] included; None: the catalog's limit
+    progress: bool = True  # a progress bar (tqdm.auto) on predictions that last more than a few seconds
+    prompt: str | None = None  # text put before every unit (context only: never a row, never in begin/end)
+    prompt_name: str | None = None  # a prompt of the model's own (entry.prompts), e.g. "query"
+    layers: int | tuple[int, ...] = -1  # hidden states to use: -1 = last layer, 0 = embeddings, or several
+    layer_combine: str = "mean"  # several layers: "mean" (same width) or "concat" (len(layers) x dim)
+    span_pooling: str = "mean"  # span level: "mean", "first" or "max" of the span's wordpieces
+
+    def validate(self) -> Settings:
+        levels.get(self.output_level)  # raises, listing the registered levels
+        choices = {"subword_pooling": pooling.SUBWORD_POOLINGS, "span_pooling": SPAN_POOLINGS,
+                   "pooling": pooling.UNIT_POOLINGS}
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise InvalidOptionError(
+                    "E051", f"{name}={getattr(self, name)!r} is not valid; choose one of {list(valid)}.")
+        for name in ("batch_tokens", "max_batch_size", "chunk_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InvalidOptionError("E052", f"{name}={value!r} must be a positive integer.")
+        if self.max_wordpieces is not None and (
+                not isinstance(self.max_wordpieces, int) or isinstance(self.max_wordpieces, bool)
+                or self.max_wordpieces < 4):
+            raise InvalidOptionError(
+                "E053", f"max_wordpieces={self.max_wordpieces!r} must be an integer >= 4 (or None).")
+        if self.prompt is not None and (not isinstance(self.prompt, str) or self.prompt_name is not None):
+            raise InvalidOptionError("E419", f"prompt={self.prompt!r} must be a string, and not given together with "
+                                     f"prompt_name={self.prompt_name!r}; e.g. predict(texts, prompt='query: ').")
+        if self.prompt_name is not None and not isinstance(self.prompt_name, str):
+            raise InvalidOptionError("E420", f"prompt_name={self.prompt_name!r} must be the name of one of the "
+                                     "model's prompts, e.g. prompt_name='query'.")
+        layers = (self.layers,) if isinstance(self.layers, int) else self.layers
+        if (not isinstance(layers, tuple) or not layers or len(set(layers)) != len(layers)
+                or not all(isinstance(k, int) and not isinstance(k, bool) for k in layers)):
+            raise InvalidOptionError("E421", f"layers={self.layers!r} must be a layer index or a list of distinct "
+                                     "indices (-1 = last layer, 0 = embeddings), e.g. layers=[-1, -2, -3, -4].")
+        if self.layer_combine not in ("mean", "concat"):
+            raise InvalidOptionError("E422", f"layer_combine={self.layer_combine!r} is not valid; choose 'mean' or "
+                                     "'concat'.")
+        for name in ("normalize", "positions", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidOptionError("E054", f"{name}={getattr(self, name)!r} must be True or False.")
+        return self
+
+    def updated(self, caller: str, **options: object) -> Settings:
+        """A validated copy with ``options`` applied; unknown names are an error naming ``caller``."""
+        valid = sorted(Settings.__dataclass_fields__)
+        unknown = sorted(set(options) - set(valid))
+        if unknown:
+            raise InvalidOptionError("E055", f"{caller} got unknown options {unknown}; valid: {valid}.")
+        if isinstance(options.get("layers"), list):  # lists are easier to type; the settings keep a tuple
+            options["layers"] = tuple(options["layers"])
+        return replace(self, **options).validate()

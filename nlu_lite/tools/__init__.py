@@ -1,0 +1,8 @@
+"""From vectors to answers, over ``predict()`` frames: one module per tool.
+
+- ``_vectors``: matrices, wide frames and group means (``to_numpy``, ``to_wide``, ``aggregate``, ``embed``);
+- ``_similarity``: cosine matrices and blocked top-k search (``similarity``, ``nearest``);
+- ``_plots``: 2-D maps and similarity heat maps (matplotlib);
+- ``_sklearn``: ``EmbeddingTransformer`` for scikit-learn pipelines;
+- ``_spark``: the same ``predict`` on a Spark DataFrame, computed on the executors.
+"""
