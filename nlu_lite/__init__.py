@@ -20,13 +20,15 @@ from ._version import __version__
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported on first access
     from . import provenance
     from .models._catalog import catalog, search
+    from .pipeline._engine import NoWordpieceWarning
+    from .pipeline._frames import to_numpy
     from .pipeline._load import load
-    from .pipeline._pipeline import NoWordpieceWarning, Pipeline
+    from .pipeline._pipeline import Pipeline
     from .text._spans import patterns, terms
     from .tools._plots import plot_embeddings, plot_similarity
     from .tools._similarity import NullVectorWarning, nearest, similarity
     from .tools._sklearn import EmbeddingTransformer
-    from .tools._vectors import aggregate, embed, to_numpy, to_wide
+    from .tools._vectors import aggregate, embed, to_wide
 
 # public name -> module that defines it, imported on first access (PEP 562)
 _LAZY = {
@@ -34,8 +36,8 @@ _LAZY = {
     "catalog": "models._catalog",
     "search": "models._catalog",
     "Pipeline": "pipeline._pipeline",
-    "NoWordpieceWarning": "pipeline._pipeline",
-    "to_numpy": "tools._vectors",
+    "NoWordpieceWarning": "pipeline._engine",
+    "to_numpy": "pipeline._frames",
     "to_wide": "tools._vectors",
     "aggregate": "tools._vectors",
     "embed": "tools._vectors",

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from nlu_lite.cache import VectorCache
 
+from nlu_lite.cache import VectorCache
 from nlu_lite.cache import _store as cache
 from nlu_lite.errors import CacheError, InvalidInputError, InvalidOptionError
 

@@ -96,7 +96,6 @@ def test_cache_wiring_repeated_texts_share_one_encoding_and_warm_equals_cold(tin
 
 def test_cache_wiring_an_open_vector_cache_is_used_as_given(tiny_cased_dir, tmp_path):
     from nlu_lite.cache import VectorCache
-
     from nlu_lite.errors import InvalidOptionError
     from nlu_lite.pipeline._pipeline import Pipeline
 

@@ -513,10 +513,9 @@ def test_inputs_fuzz_any_bytes_read_or_fail_with_our_error(tmp_path, data, suffi
 
 
 def test_cli_runtime_precision_threads_and_cache_reach_load(tiny_cased_dir, tmp_path, monkeypatch, capsys):
-    from nlu_lite.cache import VectorCache
-
     import nlu_lite.pipeline._load
     from nlu_lite import runtimes
+    from nlu_lite.cache import VectorCache
     from nlu_lite.cli import _main as cli
     from nlu_lite.runtimes import _openvino as openvino_runtime
     from nlu_lite.runtimes import _torch as torch_runtime

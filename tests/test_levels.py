@@ -7,7 +7,6 @@ import pytest
 
 from nlu_lite import levels
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.pipeline._frames import output_columns
 
 
 def test_levels_registry_lists_finest_first_and_rejects_unknown():
@@ -42,10 +41,10 @@ def test_levels_token_wordpieces_map_tokens_of_each_document_to_their_own_pieces
 
 
 def test_levels_output_columns_drive_frames_and_spark():
-    assert output_columns(levels.get("token"), True, "v") == [
+    assert levels.get("token").output_columns(True, "v") == [
         ("token", "string"), ("sentence_id", "int64"), ("section", "string"), ("begin", "int64"), ("end", "int64"),
         ("v", "vector")]
-    assert output_columns(levels.get("document"), False, "v") == [("document", "string"), ("v", "vector")]
+    assert levels.get("document").output_columns(False, "v") == [("document", "string"), ("v", "vector")]
 
 
 def test_levels_sentence_ids_restart_in_each_document(tiny_cased):
@@ -73,7 +72,9 @@ class FirstSentenceLevel(levels.Level):
 
 
 def test_levels_a_new_level_is_one_module_and_its_registration(tiny_cased, monkeypatch):
-    monkeypatch.setitem(levels._LEVELS, "first_sentence", FirstSentenceLevel())
+    from nlu_lite.levels import _base
+
+    monkeypatch.setitem(_base._LEVELS, "first_sentence", FirstSentenceLevel())
     texts = ["Chest pain. No fever.", None, "Aspirin daily. BP 120/80."]
     df = tiny_cased.predict(texts, output_level="first_sentence", positions=True)
     assert df["first_sentence"].tolist()[::2] == ["Chest pain.", "Aspirin daily."]

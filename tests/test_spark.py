@@ -162,19 +162,21 @@ def test_spark_missing_text_column_fails_on_the_driver(spark, tiny_cased):
 
 def test_spark_partition_function_loads_model_once_per_process(tiny_cased, monkeypatch):
     calls = []
-    real_from_spec = nlu_lite.Pipeline.from_spec.__func__
+    from nlu_lite.pipeline._engine import Engine
+
+    real_from_spec = Engine.from_spec.__func__
 
     def counting_from_spec(cls, spec):
         calls.append(spec.model_path)
         return real_from_spec(cls, spec)
 
-    monkeypatch.setattr(nlu_lite.Pipeline, "from_spec", classmethod(counting_from_spec))
+    monkeypatch.setattr(Engine, "from_spec", classmethod(counting_from_spec))
     monkeypatch.setattr(nlu_spark, "_CACHE", {})
     spec = tiny_cased.spec().to_json()
     batches = [pd.DataFrame({"id": [k], "text": [f"Chest pain {k}."]}) for k in range(4)]
     options = {"output_level": "document", "progress": False}
-    first = list(nlu_spark.predict_partition(iter(batches[:2]), nlu_lite.Pipeline, spec, "text", "id", options))
-    second = list(nlu_spark.predict_partition(iter(batches[2:]), nlu_lite.Pipeline, spec, "text", "id", options))
+    first = list(nlu_spark.predict_partition(iter(batches[:2]), spec, "text", "id", options))
+    second = list(nlu_spark.predict_partition(iter(batches[2:]), spec, "text", "id", options))
     assert len(calls) == 1  # one load for 2 partitions x 2 batches
     assert [f["id"].tolist() for f in first + second] == [[0], [1], [2], [3]]
 

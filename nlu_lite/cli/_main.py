@@ -128,11 +128,9 @@ def _output_columns(level: str | None, positions: bool, vector_column: str | Non
     """Columns the prediction adds beside the input's (those known so far)."""
     from .. import levels
 
-    spec = None if level is None else levels.get(level)
-    names = [] if spec is None else [spec.text_column, *(name for name, _ in spec.columns)]
-    names += ["begin", "end"] if positions or (spec is not None and spec.positions) else []
-    names += [vector_column] if vector_column else []
-    return tuple(names)
+    if level is None:
+        return (vector_column,) if vector_column else ()
+    return tuple(name for name, _ in levels.get(level).output_columns(positions, vector_column))
 
 
 def _predict(args: argparse.Namespace) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..pipeline import _pooling as pooling
-from . import Level, Rows, Units, register, sentence_numbers
+from ._base import Level, Rows, Units, register, sentence_numbers
 
 
 class SentenceLevel(Level):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import InvalidOptionError
 from ..pipeline import _pooling as pooling
-from . import Level, Rows, Units, register
+from ._base import Level, Rows, Units, register
 
 SPAN_POOLINGS = ("mean", "first", "max")
 

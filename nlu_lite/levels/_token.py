@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..pipeline import _pooling as pooling
-from . import Level, Rows, Units, register
+from ._base import Level, Rows, Units, register
 
 
 def token_wordpieces(texts: list[str], seg, wp) -> tuple[np.ndarray, np.ndarray]:

@@ -158,3 +158,19 @@ def chunks(data: object, text_column: Hashable | None = None, chunk_size: int = 
         if not part:
             return
         start += len(part)
+
+
+def is_spark_dataframe(data: object) -> bool:
+    """True for a ``pyspark.sql.DataFrame`` (classic or Connect), without importing pyspark."""
+    return type(data).__module__.startswith("pyspark.sql") and hasattr(data, "mapInPandas")
+
+
+def row_ids(data: object) -> list | None:
+    """The ids spans can name, where the input shows them before it is read (None for iterators)."""
+    if isinstance(data, (pd.DataFrame, pd.Series)):
+        return data.index.tolist()
+    if isinstance(data, str):
+        return [0]
+    if isinstance(data, (list, tuple, np.ndarray)):
+        return list(range(len(data)))
+    return None

@@ -1,4 +1,5 @@
-"""Wordpieces of the units to vectors: windows, batches, the runtime's forward, and pooling as batches arrive.
+"""Units to vectors: each distinct unit once (from the cache where it has it), then windows, batches, the
+runtime's forward, and pooling as batches arrive.
 
 Only one batch of raw encoder output is held at a time: each batch's rows are pooled into their outputs
 (``pooling.RowPooler``) before the next batch runs.
@@ -7,9 +8,11 @@ Only one batch of raw encoder output is held at a time: each batch's rows are po
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
+from ..cache import VectorCache, get_or_compute, key
 from ..models._encoder import Encoder
 from . import _batching as batching
 from . import _pooling as pooling
@@ -72,3 +75,45 @@ def encode(encoder: Encoder, wp: batching.Wordpieces, *, window: int, target: st
     stats["wordpieces"] += int(win.lengths.sum())
     stats["padded_wordpieces"] += int(batch_base[-1])
     return pooler.result()
+
+
+def encode_distinct(unit_texts: list[str], wp: batching.Wordpieces | None,
+                    tokenize: Callable[[np.ndarray | None], batching.Wordpieces],
+                    run: Callable[[batching.Wordpieces], np.ndarray], target: str,
+                    cache: VectorCache | None = None, key_base: str = "") -> np.ndarray:
+    """The encoder's output for every unit, each distinct unit text encoded once.
+
+    Repeated texts (boilerplate sentences, copied notes) share one encoding, so equal texts get equal vectors
+    and a run does less work. With a ``cache``, the distinct units it holds are read (their wordpiece vectors
+    for ``target="wordpieces"``, else the pooled vector before normalisation) and only the others encoded and
+    stored; a warm run is then bit-identical to the cold run that filled the cache.
+
+    Args:
+        unit_texts: the text of each unit, in unit order.
+        wp: the units' wordpieces, or ``None`` when they are tokenized only as needed (cache misses).
+        tokenize: wordpieces of the chosen unit positions (``None``: every unit).
+        run: the encoder's output for some wordpieces (``encode`` with the call's settings).
+        key_base: the cache fingerprint of the call's vector settings (``nlu_lite.cache.fingerprint``).
+    """
+    slot: dict[str, int] = {}  # distinct text -> its place among the distinct units
+    distinct: list[int] = []  # unit position of each distinct text's first occurrence
+    for k, text in enumerate(unit_texts):
+        if text not in slot:
+            slot[text] = len(distinct)
+            distinct.append(k)
+    if not unit_texts or (cache is None and len(distinct) == len(unit_texts)):
+        return run(wp if wp is not None else tokenize(None))  # nothing repeated or cached
+
+    def compute(positions: np.ndarray) -> list[np.ndarray]:
+        chosen = np.asarray(distinct, dtype=np.int64)[positions]
+        if wp is None:  # tokenize only the units the cache lacks
+            sub = tokenize(chosen)
+        else:
+            sub = wp if len(positions) == len(unit_texts) else batching.select_units(wp, chosen)
+        out = run(sub)
+        return np.split(out, sub.unit_start[1:-1]) if target == "wordpieces" else list(out)
+
+    keys = [key(unit_texts[k], key_base) for k in distinct] if cache is not None else list(slot)
+    blocks = get_or_compute(cache, keys, compute)
+    ordered = [blocks[slot[text]] for text in unit_texts]
+    return np.concatenate(ordered) if target == "wordpieces" else np.stack(ordered)

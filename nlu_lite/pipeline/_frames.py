@@ -1,7 +1,6 @@
-"""DataFrame assembly: a level's rows back to a DataFrame aligned with the input, and its column schema.
+"""DataFrame assembly: a level's rows back to a DataFrame aligned with the input; and the vectors back out of one.
 
-``output_columns`` is the one definition of the output's columns and kinds; the pandas frames here and the
-Spark schema (``spark.py``) are both built from it.
+The columns and their kinds come from the level (``Level.output_columns``), as for the Spark schema and the CLI.
 """
 
 from __future__ import annotations
@@ -15,14 +14,6 @@ from ._documents import Documents
 
 # pandas 3 stores text as its "str" dtype (NaN for missing); pandas 2 as object (None for missing)
 _TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
-
-
-def output_columns(level: Level, positions: bool, vector_column: str) -> list[tuple[str, str]]:
-    """The output's columns in order, each with its kind: ``string``, ``int64`` or ``vector`` (float32 array)."""
-    columns = [(level.text_column, "string"), *level.columns]
-    if positions or level.positions:
-        columns += [("begin", "int64"), ("end", "int64")]
-    return columns + [(vector_column, "vector")]
 
 
 def _vector_column(vectors: np.ndarray, valid: np.ndarray) -> list[np.ndarray | None]:
@@ -56,7 +47,7 @@ def assemble(docs: Documents, level: Level, vector_column: str, present: np.ndar
     padded = pieces + empty_text
     values = {**rows.columns, level.text_column: padded, "begin": rows.begin, "end": rows.end}
     data: dict[str, object] = {}
-    for name, kind in output_columns(level, positions, vector_column):
+    for name, kind in level.output_columns(positions, vector_column):
         if kind == "string":
             cells = list(values[name]) + ([] if name == level.text_column else [None] * len(missing))
             data[name] = pd.array([cells[k] for k in order.tolist()], dtype=_TEXT_DTYPE)
@@ -77,3 +68,37 @@ def assemble(docs: Documents, level: Level, vector_column: str, present: np.ndar
         extras = docs.extras.iloc[pos].set_axis(frame.index)
         frame = pd.concat([frame, extras], axis=1)
     return frame
+
+
+def embedding_column(frame: pd.DataFrame, column: str | None = None) -> str:
+    """The name of the embedding column: ``column`` if given, else the one column ending in ``_embeddings``."""
+    if column is not None:
+        if column not in frame.columns:
+            raise InvalidInputError("E023",
+                f"Column {column!r} is not in the DataFrame; its columns are {list(frame.columns)}.")
+        return column
+    found = [c for c in frame.columns if str(c).endswith("_embeddings")]
+    if len(found) != 1:
+        raise InvalidInputError("E024",
+            f"Expected exactly one column ending in '_embeddings', found {found}; name it with column='...'.")
+    return found[0]
+
+
+def to_numpy(frame: pd.DataFrame, column: str | None = None) -> np.ndarray:
+    """An ``(n_rows, dim)`` float32 matrix of a predict() DataFrame's vectors, aligned with its rows.
+
+    Rows whose embedding is null (empty inputs) are NaN rows, so row ``k`` of the matrix is always row ``k``
+    of the DataFrame.
+    """
+    name = embedding_column(frame, column)
+    cells = frame[name].to_list()
+    dims = {len(v) for v in cells if v is not None}
+    if len(dims) > 1:
+        raise InvalidInputError(
+            "E025", f"Column {name!r} mixes vector lengths {sorted(dims)}; select one model's rows.")
+    dim = dims.pop() if dims else 0
+    out = np.full((len(cells), dim), np.nan, dtype=np.float32)
+    for k, v in enumerate(cells):
+        if v is not None:
+            out[k] = v
+    return out

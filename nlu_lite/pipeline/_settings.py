@@ -75,3 +75,37 @@ class Settings:
         if isinstance(options.get("layers"), list):  # lists are easier to type; the settings keep a tuple
             options["layers"] = tuple(options["layers"])
         return replace(self, **options).validate()
+
+
+def prompt_text(s: Settings, entry) -> str:
+    """The prompt text of a call: ``prompt``, else the model's prompt ``prompt_name``, else its default."""
+    if s.prompt is not None:
+        return s.prompt
+    name = s.prompt_name or entry.default_prompt
+    if name is None:
+        return ""
+    if name not in entry.prompts:
+        raise InvalidOptionError("E423", f"prompt_name={name!r} is not one of this model's prompts "
+                                 f"{sorted(entry.prompts)}; pass prompt='...' with your own text instead.")
+    return entry.prompts[name]
+
+
+def layer_indices(s: Settings, num_layers: int) -> tuple[int, ...]:
+    """The hidden-state indices of a call, checked against the model's depth."""
+    layers = (s.layers,) if isinstance(s.layers, int) else s.layers
+    bad = [k for k in layers if not -(num_layers + 1) <= k <= num_layers]
+    if bad:
+        raise InvalidOptionError("E424", f"layers={list(layers)} has {bad} outside this model's hidden states "
+                                 f"(0 = embeddings .. {num_layers} = last layer, or -1 .. -{num_layers + 1}).")
+    return tuple(layers)
+
+
+def window_size(s: Settings, entry, encoder) -> int:
+    """Wordpieces per model sequence (special tokens included): the setting, capped by catalog and model."""
+    return min(s.max_wordpieces or entry.max_wordpieces, entry.max_wordpieces, encoder.max_sequence)
+
+
+def vector_width(s: Settings, dim: int) -> int:
+    """Floats per output vector: ``dim``, times the layers concatenated, times 2 for ``first_last`` tokens."""
+    layers = 1 if isinstance(s.layers, int) or s.layer_combine == "mean" else len(s.layers)
+    return dim * layers * (2 if s.output_level == "token" and s.subword_pooling == "first_last" else 1)

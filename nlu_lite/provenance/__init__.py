@@ -232,7 +232,7 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None 
     and ``attrs``.
     """
     pa, pq = _pyarrow()
-    from ..tools._vectors import embedding_column
+    from ..pipeline._frames import embedding_column
 
     name = embedding_column(df, column)
     record = df.attrs.get(ATTRS_KEY)

@@ -31,6 +31,7 @@ from ..pipeline._documents import sanitize
 from . import _sentence_rules as sentence_rules  # noqa: F401  (registers the spaCy components)
 from ._bounded_tokenizer import BoundedTokenizer, fast_suffix_search
 from ._sections import sentence_sections
+from ._splitters import SENTENCE_SPLITTERS, check_splitter
 
 # Dosing and Latin abbreviations kept as one token (spaCy would split off the final period).
 _CLINICAL_SPECIAL_CASES = (
@@ -44,8 +45,8 @@ _NLP_LOCK = threading.Lock()
 def build_nlp(sentence_splitter: str = "clinical") -> Language:
     """A blank English spaCy pipeline: clinical tokenizer plus the chosen sentence splitter.
 
-    ``sentence_splitter`` is ``"clinical"`` (ours) or ``"sentencizer"`` (spaCy's punctuation rules); the
-    list-marker rule applies to both.
+    ``sentence_splitter``: a name of ``SENTENCE_SPLITTERS``: ``"clinical"`` (ours) or ``"sentencizer"`` (spaCy's
+    punctuation rules); the list-marker rule applies to both.
     """
     nlp = spacy.blank("en")
     nlp.max_length = 10**9  # tokenizer and rules only: memory grows with the text, not quadratically
@@ -59,13 +60,8 @@ def build_nlp(sentence_splitter: str = "clinical") -> Language:
     nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
     nlp.tokenizer.suffix_search = fast_suffix_search(nlp.Defaults.suffixes)  # same matches, no quadratic scan
     nlp.tokenizer = BoundedTokenizer(nlp.tokenizer)
-    if sentence_splitter == "clinical":
-        nlp.add_pipe("nlu_lite_clinical_sentences")
-    elif sentence_splitter == "sentencizer":
-        nlp.add_pipe("sentencizer")
-        nlp.add_pipe("nlu_lite_list_markers")
-    else:
-        raise ValueError(f"unknown sentence_splitter {sentence_splitter!r}")
+    for component in SENTENCE_SPLITTERS[check_splitter(sentence_splitter)]:
+        nlp.add_pipe(component)
     return nlp
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidInputError, InvalidOptionError
-from ._vectors import to_numpy
+from ..pipeline._frames import to_numpy
 
 METHODS = ("pca", "tsne", "umap")
 

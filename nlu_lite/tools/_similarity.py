@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .. import levels
 from ..errors import InvalidInputError, InvalidOptionError
-from ._vectors import embedding_column, to_numpy
+from ..pipeline._frames import embedding_column, to_numpy
 
 if TYPE_CHECKING:
     from ..pipeline._pipeline import Pipeline
 
-TEXT_COLUMNS = ("token", "sentence", "span", "document")
-ROW_ID_COLUMNS = ("sentence_id", "begin", "end")  # with the index, these identify a row of any level
 BLOCK_BYTES = 64 * 2**20
 
 
@@ -71,8 +70,8 @@ def _side(data: object, pipe: Pipeline | None, column: str | None, role: str) ->
     ids: dict[str, object] = {
         level_name or ("index" if index.nlevels == 1 else f"level_{level}"): index.get_level_values(level)
         for level, level_name in enumerate(index.names)}
-    ids.update({c: data[c].array for c in ROW_ID_COLUMNS if c in data.columns})
-    text = next((c for c in TEXT_COLUMNS if c in data.columns), None)
+    ids.update({c: data[c].array for c in levels.row_id_columns() if c in data.columns})
+    text = next((c for c in levels.text_columns() if c in data.columns), None)
     return _Side(to_numpy(data, name), data, ids, text)
 
 

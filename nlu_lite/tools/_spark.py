@@ -27,32 +27,26 @@ import pandas as pd
 
 from .. import levels, provenance
 from ..errors import InvalidInputError
-from ..pipeline._frames import output_columns
+from ..pipeline._documents import is_spark_dataframe
+from ..pipeline._engine import Engine
 from ..pipeline._spec import Spec
 from ..text import _spans as span_input
 
 if TYPE_CHECKING:
     import pyspark.sql
 
-    from ..pipeline._pipeline import Pipeline
-
 INDEX_NAME = "origin_index"
 SPANS_COLUMN = "__nlu_lite_spans"  # the per-row span lists joined to the input (dropped before predict)
-_CACHE: dict[str, Pipeline] = {}
+_CACHE: dict[str, Engine] = {}
 _MATCHERS: dict[str, span_input.MatcherSpans] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def is_spark_dataframe(data: object) -> bool:
-    """True for a ``pyspark.sql.DataFrame`` (classic or Connect), without importing pyspark."""
-    return type(data).__module__.startswith("pyspark.sql") and hasattr(data, "mapInPandas")
-
-
-def cached_pipeline(pipeline_class: type[Pipeline], spec: str) -> Pipeline:
+def cached_pipeline(spec: str) -> Engine:
     """The pipeline for a JSON rebuild spec, built once per Python process."""
     with _CACHE_LOCK:
         if spec not in _CACHE:
-            _CACHE[spec] = pipeline_class.from_spec(Spec.from_json(spec, "The Spark task's pipeline spec"))
+            _CACHE[spec] = Engine.from_spec(Spec.from_json(spec, "The Spark task's pipeline spec"))
         return _CACHE[spec]
 
 
@@ -63,15 +57,14 @@ def _cached_matcher(request: span_input.MatcherSpans) -> span_input.MatcherSpans
         return _MATCHERS.setdefault(key, request)
 
 
-def predict_partition(batches: Iterator[pd.DataFrame], pipeline_class: type[Pipeline], spec: str, text_column: str,
-                      id_column: str, options: dict, matcher: span_input.MatcherSpans | None = None
-                      ) -> Iterator[pd.DataFrame]:
+def predict_partition(batches: Iterator[pd.DataFrame], spec: str, text_column: str, id_column: str, options: dict,
+                      matcher: span_input.MatcherSpans | None = None) -> Iterator[pd.DataFrame]:
     """The function run on each partition: Arrow batches in, predict() frames out, ids as a column.
 
     ``matcher``: terms or patterns to find in every batch; else a batch may carry ``SPANS_COLUMN``, the spans of
     each row as a list of ``{begin, end, label}``, which becomes the batch's per-row span lists.
     """
-    pipe = cached_pipeline(pipeline_class, spec)
+    pipe = cached_pipeline(spec)
     if matcher is not None:
         matcher = _cached_matcher(matcher)
     for batch in batches:
@@ -87,8 +80,8 @@ def predict_partition(batches: Iterator[pd.DataFrame], pipeline_class: type[Pipe
             yield frame.rename_axis(id_column).reset_index()
 
 
-def _output_schema(sdf, pipe: Pipeline, settings, text_column: str, id_column: str):
-    """The Spark schema of the output, from the same column list as the pandas frames (``frames.output_columns``)."""
+def _output_schema(sdf, pipe: Engine, settings, text_column: str, id_column: str):
+    """The Spark schema of the output, from the same column list as the pandas frames (``Level.output_columns``)."""
     from pyspark.sql import types as T
 
     kinds = {"string": T.StringType(), "int64": T.LongType(),
@@ -96,8 +89,8 @@ def _output_schema(sdf, pipe: Pipeline, settings, text_column: str, id_column: s
     fields = [T.StructField(id_column, sdf.schema[id_column].dataType, True)]
     record = pipe.provenance(settings)
     fields += [T.StructField(name, kinds[kind], True, provenance.spark_metadata(record) if kind == "vector" else None)
-               for name, kind in output_columns(levels.get(settings.output_level), settings.positions,
-                                                pipe.column_name)]
+               for name, kind in levels.get(settings.output_level).output_columns(settings.positions,
+                                                                                  pipe.column_name)]
     taken = {f.name for f in fields}
     extras = [f for f in sdf.schema.fields if f.name not in {text_column, id_column}]
     clash = sorted(f.name for f in extras if f.name in taken)
@@ -164,7 +157,7 @@ def _join_span_table(sdf, table, id_column: str | None):
     return sdf.join(grouped, on=id_column, how="left")
 
 
-def predict_spark(pipe: Pipeline, sdf: pyspark.sql.DataFrame, output_level: str | None, text_column: str | None,
+def predict_spark(pipe: Engine, sdf: pyspark.sql.DataFrame, output_level: str | None, text_column: str | None,
                   id_column: str | None, options: dict, spans: object = None) -> pyspark.sql.DataFrame:
     """``pipe.predict`` for a Spark DataFrame; returns a Spark DataFrame with the pandas result's columns.
 
@@ -209,14 +202,13 @@ def predict_spark(pipe: Pipeline, sdf: pyspark.sql.DataFrame, output_level: str 
     if spans is not None and matcher is None:
         sdf = _join_span_table(sdf, spans, user_id_column)
     spec = pipe.spec().to_json()
-    pipeline_class = type(pipe)  # pickled by reference: executors import it, this module does not
     per_call = {**asdict(settings), "progress": False}  # every effective option; no bars on executors
 
     names = list(sdf.columns)
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         named = (batch.set_axis(names, axis=1) for batch in batches)
-        return predict_partition(named, pipeline_class, spec, text_column, id_column, per_call, matcher)
+        return predict_partition(named, spec, text_column, id_column, per_call, matcher)
 
     # mapInPandas resolves each input column by name, which fails for names with dots ("note.text"): the input
     # travels under positional names and gets its own back on the executor

@@ -1,4 +1,6 @@
-"""From a predict() DataFrame to plain arrays, group means and wide tables; texts straight to an array."""
+"""From a predict() DataFrame to group means and wide tables; texts straight to an array (``embed``).
+
+``to_numpy`` (a frame's vectors as a matrix) lives with the frames, in ``pipeline/_frames.py``."""
 
 from __future__ import annotations
 
@@ -7,44 +9,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidInputError, InvalidOptionError
+from ..errors import InvalidInputError
+from ..pipeline._frames import embedding_column, to_numpy
 
 if TYPE_CHECKING:
     from ..pipeline._pipeline import Pipeline
-
-
-def embedding_column(frame: pd.DataFrame, column: str | None = None) -> str:
-    """The name of the embedding column: ``column`` if given, else the one column ending in ``_embeddings``."""
-    if column is not None:
-        if column not in frame.columns:
-            raise InvalidInputError("E023",
-                f"Column {column!r} is not in the DataFrame; its columns are {list(frame.columns)}.")
-        return column
-    found = [c for c in frame.columns if str(c).endswith("_embeddings")]
-    if len(found) != 1:
-        raise InvalidInputError("E024",
-            f"Expected exactly one column ending in '_embeddings', found {found}; name it with column='...'.")
-    return found[0]
-
-
-def to_numpy(frame: pd.DataFrame, column: str | None = None) -> np.ndarray:
-    """An ``(n_rows, dim)`` float32 matrix of a predict() DataFrame's vectors, aligned with its rows.
-
-    Rows whose embedding is null (empty inputs) are NaN rows, so row ``k`` of the matrix is always row ``k``
-    of the DataFrame.
-    """
-    name = embedding_column(frame, column)
-    cells = frame[name].to_list()
-    dims = {len(v) for v in cells if v is not None}
-    if len(dims) > 1:
-        raise InvalidInputError(
-            "E025", f"Column {name!r} mixes vector lengths {sorted(dims)}; select one model's rows.")
-    dim = dims.pop() if dims else 0
-    out = np.full((len(cells), dim), np.nan, dtype=np.float32)
-    for k, v in enumerate(cells):
-        if v is not None:
-            out[k] = v
-    return out
 
 
 WIDE_PREFIX = "dim_"
@@ -58,7 +27,7 @@ def usable_rows(vectors: np.ndarray) -> np.ndarray:
 
 
 def embed(pipe: Pipeline, texts: object, **options: object) -> np.ndarray:
-    """One document vector per text as an ``(n, dim)`` float32 array (row ``k`` is ``texts[k]``).
+    """One document vector per text as an ``(n, dim)`` float32 array (row ``k`` is ``texts[k]``): ``pipe.embed``.
 
     Each text is encoded as one sequence (windowed when longer than the model's limit), as
     ``pipe.predict(texts, output_level="document")``; empty texts (``None``, ``NaN``, ``""``) give NaN rows, so
@@ -69,18 +38,7 @@ def embed(pipe: Pipeline, texts: object, **options: object) -> np.ndarray:
     >>> X.shape, X.dtype                                          # doctest: +SKIP
     ((2, 384), dtype('float32'))
     """
-    if "output_level" in options:
-        raise InvalidOptionError(
-            "E200", f"embed() always returns one vector per text (document level), got output_level="
-                    f"{options['output_level']!r}; for sentences or tokens call pipe.predict(texts, output_level="
-                    f"{options['output_level']!r}) and nlu_lite.to_numpy(frame).")
-    if isinstance(texts, str):
-        texts = [texts]
-    frame = pipe.predict(texts, output_level="document", **options)
-    vectors = to_numpy(frame, pipe.column_name)
-    if vectors.shape[1] == 0:  # every text empty: still (n, dim)
-        vectors = np.full((len(frame), pipe.encoder.dim), np.nan, dtype=np.float32)
-    return vectors
+    return pipe.embed(texts, **options)
 
 
 def _grouping_keys(frame: pd.DataFrame, by: str | list[str]) -> list[str]:

@@ -1,0 +1,251 @@
+"""The pandas side of a pipeline: one chunk of input rows at a time through every stage.
+
+``_predict_chunk`` reads as the data flow, one line per stage: input rows (``_documents``) -> tokens and
+sentences (``text/``) -> the level's units (``levels/``) -> wordpieces (``_batching``) -> each distinct unit
+encoded once, windowed, batched, run and pooled (``_encoding``, ``runtimes/``, ``_pooling``) -> the level's rows
+(``levels/``) -> DataFrame (``_frames``). ``Pipeline`` adds Spark DataFrames, bundles and the printed summary;
+Spark executors rebuild an ``Engine`` from its spec.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections import Counter
+from collections.abc import Hashable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import levels, provenance
+from .._version import __version__
+from ..cache import VectorCache, fingerprint
+from ..errors import InvalidInputError, InvalidOptionError, ModelLoadError
+from ..models import _st_config as st_config
+from ..models._catalog import CatalogEntry
+from ..models._encoder import Encoder
+from ..models._sources import ModelSource
+from ..text import _spans as span_input
+from ..text._splitters import check_splitter
+from . import _batching as batching
+from . import _documents as documents
+from . import _encoding as encoding
+from . import _frames as frames
+from . import _resources as resources
+from ._settings import Settings, layer_indices, prompt_text, vector_width, window_size
+from ._spec import Spec
+
+
+class NoWordpieceWarning(UserWarning):
+    """Some tokens or spans consist only of characters the model's tokenizer drops; their vectors are NaN."""
+
+
+class Engine:
+    """A loaded model with its text processing, for pandas-side inputs (see ``Pipeline`` for the public class)."""
+
+    def __init__(self, entry: CatalogEntry, source: ModelSource, encoder: Encoder, sentence_splitter: str,
+                 settings: Settings, device: str = "auto", commit: str | None = None,
+                 cache: str | os.PathLike | VectorCache | None = None) -> None:
+        self.entry = entry
+        self.source = source
+        self.encoder = encoder
+        self.sentence_splitter = check_splitter(sentence_splitter)
+        self.settings = settings.validate()
+        self._device_asked = device
+        self.commit = commit
+        """The commit of the weights (a Hugging Face snapshot's hash) where known, else None."""
+        self.cache = cache if cache is None or isinstance(cache, VectorCache) else VectorCache(cache)
+        """The vector cache (``nlu_lite.cache.VectorCache``) that predictions read and fill, or None."""
+        self._nlp = None  # the spaCy pipeline, built on the first level that segments (spaCy imports in ~2 s)
+        self._nlp_lock = threading.Lock()
+        self._tokenize_lock = threading.Lock()
+        self.last_stats: Counter = Counter()
+        """Seconds per stage and wordpiece counts (real, padded) of the latest ``predict`` call."""
+
+    @classmethod
+    def from_spec(cls, spec: Spec, cache: VectorCache | None = None):
+        """Rebuild a pipeline from a ``Spec`` (a bundle's ``nlu_lite.json``, or a Spark task's).
+
+        ``cache``: an open ``VectorCache`` of the file ``spec.cache`` names, to use as it is (its ``stats`` then
+        count this pipeline's reads and writes) instead of opening the file again.
+        """
+        if cache is not None and (spec.cache is None or Path(spec.cache) != cache.path):
+            raise InvalidOptionError("E438", f"from_spec(cache=VectorCache({str(cache.path)!r})) does not match "
+                                     f"the spec's cache {spec.cache!r}; pass the cache the spec names, or none.")
+        entry = st_config.apply(CatalogEntry.from_dict(spec.entry), st_config.read(Path(spec.model_path)))
+        encoder = Encoder(Path(spec.model_path), entry.do_lower_case, family=entry.family, runtime=spec.runtime,
+                          device=spec.device, precision=spec.precision, threads=spec.threads)
+        if entry.dim != encoder.dim:
+            raise ModelLoadError(
+                "E029", f"The model in '{spec.model_path}' has hidden size {encoder.dim}, but the catalog entry "
+                f"{entry.name!r} says dim={entry.dim}: the folder holds another model.")
+        defaults = Settings(output_level=entry.default_level, normalize=entry.normalize, pooling=entry.pooling).updated(
+            "load()", **spec.settings)
+        return cls(entry, ModelSource(Path(spec.model_path), spec.source_kind), encoder, spec.sentence_splitter,
+                   defaults, spec.device, spec.revision, cache if cache is not None else spec.cache)
+
+    def spec(self) -> Spec:
+        """What another process needs to rebuild this pipeline from local files (bundles, Spark executors)."""
+        rt = self.encoder.runtime
+        return Spec(entry=self.entry.to_dict(), model_path=str(self.source.folder), source_kind=self.source.kind,
+                    runtime=rt.name, precision=rt.precision, device=self._device_asked, threads=rt.threads,
+                    sentence_splitter=self.sentence_splitter, settings=asdict(self.settings),
+                    revision=self.commit, cache=None if self.cache is None else str(self.cache.path),
+                    nlu_lite_version=__version__)
+
+    @property
+    def column_name(self) -> str:
+        """Name of the embedding column of this pipeline's DataFrames."""
+        return self.entry.column_name
+
+    def set(self, **options: object):
+        """Change defaults of ``predict`` (e.g. ``pipe.set(subword_pooling='mean')``); returns the pipeline."""
+        self.settings = self.settings.updated("set()", **options)
+        return self
+
+    def predict(self, data: object, output_level: str | None = None, *, text_column: Hashable | None = None,
+                id_column: str | None = None, spans: object = None, **options: object) -> pd.DataFrame:
+        """``Pipeline.predict`` for pandas-side inputs: one DataFrame of every chunk's rows."""
+        request = None if spans is None else span_input.request(spans, id_column)
+        if id_column is not None:
+            if not isinstance(data, pd.DataFrame) or id_column not in data.columns:
+                raise InvalidInputError(
+                    "E045", f"id_column={id_column!r} must name a column of the input DataFrame.")
+            data = data.set_index(id_column)
+        parts = list(self.predict_iter(data, output_level, text_column=text_column, spans=request, **options))
+        frame = parts[0] if len(parts) == 1 else pd.concat(parts)
+        if id_column is not None:
+            frame.index.name = id_column
+        return frame
+
+    def embed(self, texts: object, **options: object) -> np.ndarray:
+        """One document vector per text, an ``(n, dim)`` float32 array (NaN rows for empty texts).
+
+        Each text is encoded as one sequence (windowed when longer than the model's limit), as
+        ``predict(texts, output_level="document")``; empty texts (``None``, ``NaN``, ``""``) give NaN rows, so
+        the row count always equals the input's. ``options`` are ``predict`` options (``pooling``,
+        ``normalize``, ``progress`` ...).
+        """
+        if "output_level" in options:
+            raise InvalidOptionError(
+                "E200", f"embed() always returns one vector per text (document level), got output_level="
+                        f"{options['output_level']!r}; for sentences or tokens call pipe.predict(texts, output_level="
+                        f"{options['output_level']!r}) and nlu_lite.to_numpy(frame).")
+        if isinstance(texts, str):
+            texts = [texts]
+        frame = self.predict(texts, output_level="document", **options)
+        vectors = frames.to_numpy(frame, self.column_name)
+        if vectors.shape[1] == 0:  # every text empty: still (n, dim)
+            vectors = np.full((len(frame), self.encoder.dim), np.nan, dtype=np.float32)
+        return vectors
+
+    def predict_iter(self, data: object, output_level: str | None = None, *, text_column: Hashable | None = None,
+                     spans: object = None, **options: object) -> Iterator[pd.DataFrame]:
+        """Like ``predict`` but yields one DataFrame per chunk of ``chunk_size`` input rows.
+
+        Memory stays bounded by the chunk, whatever the input's length; generators are read lazily.
+        """
+        if documents.is_spark_dataframe(data):
+            raise InvalidInputError(
+                "E046", "predict_iter() reads pandas-side inputs; for a Spark DataFrame call predict(), "
+                                    "which returns a Spark DataFrame computed on the executors.")
+        if output_level is not None or spans is not None:
+            options["output_level"] = output_level or "span"
+        settings = self.settings.updated("predict()", **options)
+        request = None if spans is None else span_input.request(spans, None)
+        record = self.provenance(settings)
+        key_base = fingerprint(record) if self.cache is not None else ""
+        if isinstance(request, span_input.TableSpans):
+            known = documents.row_ids(data)
+            if known is not None:
+                request.check_ids(known)
+        self.last_stats = Counter()
+        no_wordpiece = 0
+        total = len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
+        with resources.progress_bar(total=total, desc=f"nlu_lite {settings.output_level}",
+                                    enabled=settings.progress) as bar:
+            for docs in documents.chunks(data, text_column, settings.chunk_size):
+                frame, missing = self._predict_chunk(docs, settings, request, key_base)
+                provenance.attach(frame, record)
+                no_wordpiece += missing
+                bar.update(len(docs.texts))
+                resources.return_freed_memory()
+                yield frame
+        if request is not None:
+            request.finish()
+        if no_wordpiece:
+            warnings.warn(
+                f"{no_wordpiece} {settings.output_level}(s) consist only of characters the model's tokenizer drops "
+                "(e.g. whitespace, control or zero-width characters); their vectors are NaN. Filter them with "
+                "df[df[col].map(np.isfinite).map(np.all)] or clean the text.", NoWordpieceWarning, stacklevel=3)
+
+    def provenance(self, settings: Settings | None = None) -> dict:
+        """How this pipeline makes vectors, as every result records it (``nlu_lite.provenance(df)``).
+
+        Model name, hub id, resolved revision (the commit, or a hash of the model files), source, family, runtime,
+        device, precision, window, casing, splitter, vector column and width, every effective setting, and the
+        versions of nlu_lite, torch, transformers, tokenizers and spaCy.
+        """
+        s, rt = settings or self.settings, self.encoder.runtime
+        return provenance.collect(
+            model=self.entry.name, hub_id=self.entry.hf_id, requested_revision=self.entry.revision,
+            revision=self.commit or provenance.resolved_revision(self.source.folder), source_kind=self.source.kind,
+            family=self.encoder.family, runtime=rt.name, device=str(rt.device), precision=rt.precision,
+            compute=rt.compute, window=window_size(s, self.entry, self.encoder), do_lower_case=self.entry.do_lower_case,
+            sentence_splitter=self.sentence_splitter, column=self.column_name, dim=vector_width(s, self.encoder.dim),
+            settings=asdict(s))
+
+    def _segment(self, texts: list[str]):
+        """Tokens and sentences of ``texts`` (spaCy is imported and its pipeline built on the first call)."""
+        from ..text import _segmentation as segmentation
+
+        with self._nlp_lock:
+            if self._nlp is None:
+                self._nlp = segmentation.build_nlp(self.sentence_splitter)
+        return segmentation.segment(texts, self._nlp)
+
+    def _predict_chunk(self, docs: documents.Documents, s: Settings, request: span_input.SpanRequest | None = None,
+                       key_base: str = "") -> tuple[pd.DataFrame, int]:
+        """One chunk through every stage; returns its DataFrame and the count of rows without wordpieces."""
+        stats = self.last_stats
+        present = np.asarray([k for k, t in enumerate(docs.texts) if t is not None], dtype=np.int64)
+        texts = [docs.texts[k] for k in present.tolist()]
+        level = levels.get(s.output_level).for_chunk(request, docs, present, texts)
+        with resources.timed(stats, "segment_s"):
+            seg = self._segment(texts) if level.segments else None
+            units = level.units(texts, seg)
+        target = level.target(s)
+        # a cache serves sentence/document vectors without wordpieces: tokenize only what it lacks (in encode)
+        wp = None if self.cache is not None and target != "wordpieces" else self._tokenize(texts, units, s)
+        tokenized = stats["tokenize_s"]
+        with resources.timed(stats, "forward_s"):
+            encoded = self._encode(wp, units, texts, s, target, key_base)
+        stats["forward_s"] -= stats["tokenize_s"] - tokenized  # units tokenized inside (cache misses) count once
+        with resources.timed(stats, "pool_s"):
+            rows = level.rows(texts, seg, units, wp, encoded, s)
+        with resources.timed(stats, "dataframe_s"):
+            frame = frames.assemble(docs, level, self.column_name, present, texts, rows, s.positions)
+        return frame, rows.no_wordpiece
+
+    def _tokenize(self, texts: list[str], units: levels.Units, s: Settings) -> batching.Wordpieces:
+        with resources.timed(self.last_stats, "tokenize_s"), self._tokenize_lock:  # HF tokenizers: not thread-safe
+            return batching.tokenize_units(self.encoder.tokenizer, texts, units.doc, units.begin, units.end,
+                                           prompt=prompt_text(s, self.entry))
+
+    def _encode(self, wp: batching.Wordpieces | None, units: levels.Units, texts: list[str], s: Settings,
+                target: str, key_base: str) -> np.ndarray:
+        """The encoder's output for every unit, each distinct unit text encoded once (see ``encode_distinct``)."""
+        def run(pieces: batching.Wordpieces) -> np.ndarray:
+            return encoding.encode(self.encoder, pieces, window=window_size(s, self.entry, self.encoder),
+                                   target=target, batch_tokens=s.batch_tokens, max_batch_size=s.max_batch_size,
+                                   stats=self.last_stats, layers=layer_indices(s, self.encoder.runtime.num_layers),
+                                   layer_combine=s.layer_combine, include_prompt=self.entry.include_prompt)
+
+        def tokenize(chosen: np.ndarray | None) -> batching.Wordpieces:
+            return self._tokenize(texts, units if chosen is None else units.take(chosen), s)
+
+        return encoding.encode_distinct(levels.unit_texts(texts, units), wp, tokenize, run, target, self.cache,
+                                        key_base)
