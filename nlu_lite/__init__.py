@@ -19,7 +19,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported on first access
     from . import provenance
-    from .models._catalog import catalog, search
+    from .models._browse import catalog, search
     from .pipeline._engine import NoWordpieceWarning
     from .pipeline._frames import to_numpy
     from .pipeline._load import load
@@ -33,8 +33,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported 
 # public name -> module that defines it, imported on first access (PEP 562)
 _LAZY = {
     "load": "pipeline._load",
-    "catalog": "models._catalog",
-    "search": "models._catalog",
+    "catalog": "models._browse",
+    "search": "models._browse",
     "Pipeline": "pipeline._pipeline",
     "NoWordpieceWarning": "pipeline._engine",
     "to_numpy": "pipeline._frames",

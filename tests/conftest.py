@@ -6,6 +6,7 @@ import string
 from pathlib import Path
 
 import pytest
+import registered  # noqa: F401  (registers a level and a runtime defined outside nlu_lite)
 
 WORDS = ("patient denies chest pain fever cough takes aspirin daily blood pressure heart rate the was and "
          "with for of no history bid prn dr smith mg kg day hr bp").split()

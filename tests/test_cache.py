@@ -16,8 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlu_lite.cache import VectorCache
-from nlu_lite.cache import _store as cache
+from nlu_lite import cache
+from nlu_lite.cache import (
+    VectorCache,
+    _store,  # noqa: F401  (cache._store: the clock the eviction test moves)
+)
 from nlu_lite.errors import CacheError, InvalidInputError, InvalidOptionError
 
 DIM = 384
@@ -155,8 +158,8 @@ def test_cache_fingerprint_needs_the_vector_facts():
 
 def test_cache_eviction_drops_least_recently_used(tmp_path, monkeypatch):
     clock = iter(range(1_000_000, 2_000_000, 1_000))  # a millisecond clock that always moves on
-    monkeypatch.setattr(cache, "_now_ms", lambda: next(clock))
-    monkeypatch.setattr(cache, "_TOUCH_EVERY_MS", 0)  # refresh last use on every read
+    monkeypatch.setattr(cache._store, "_now_ms", lambda: next(clock))
+    monkeypatch.setattr(cache._store, "_TOUCH_EVERY_MS", 0)  # refresh last use on every read
     size = DIM * 4
     names = [f"{i:02d}" for i in range(10)]
     with VectorCache(tmp_path / "v.sqlite", max_bytes=10 * size) as store:

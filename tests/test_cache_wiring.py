@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from registered import TEXT_LEVELS
 
 import nlu_lite
 
@@ -15,7 +16,7 @@ def bits(frame, pipe):
     return [None if v is None else v.view(np.uint32).tobytes() for v in frame[pipe.column_name]]
 
 
-@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+@pytest.mark.parametrize("level", TEXT_LEVELS)
 def test_cache_wiring_cold_equals_uncached_and_warm_equals_cold(tiny_cased_dir, tmp_path, level):
     plain = nlu_lite.load(path=tiny_cased_dir)
     cached = nlu_lite.load(path=tiny_cased_dir, cache=tmp_path / "v.sqlite")
@@ -46,7 +47,7 @@ def test_cache_wiring_changed_text_or_setting_misses(tiny_cased_dir, tmp_path):
 
 def test_cache_wiring_every_result_carries_provenance(tiny_cased_dir, tmp_path):
     pipe = nlu_lite.load(path=tiny_cased_dir)
-    for level in ("token", "sentence", "document"):
+    for level in TEXT_LEVELS:
         record = nlu_lite.provenance(pipe.predict(NOTES, output_level=level, chunk_size=2))
         assert record["settings"]["output_level"] == level and record["family"] == "bert"
         assert record["runtime"] == "torch" and record["dim"] == 32 and record["revision"].startswith("sha256:")

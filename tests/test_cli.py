@@ -111,8 +111,8 @@ def test_cli_catalog_commands(argv, fragment, capsys):
 
 @pytest.mark.parametrize("argv", [
     [], ["predict"], ["predict", "text", "--input", "notes.csv"], ["predict", "text", "--id-column", "id"],
-    ["predict", "text", "--text-column", "note"], ["predict", "text", "--level", "paragraph"], ["bogus"],
-    ["download", "minilm"], ["predict", "text", "--threads", "0"], ["predict", "text", "--runtime", "onnx"],
+    ["predict", "text", "--text-column", "note"], ["predict", "text", "--level", "not-a-level"], ["bogus"],
+    ["download", "minilm"], ["predict", "text", "--threads", "0"], ["predict", "text", "--runtime", "not-a-runtime"],
     ["predict", "text", "--precision", "fp8"],
 ])
 def test_cli_usage_errors_exit_2(argv, capsys):
@@ -520,8 +520,11 @@ def test_cli_runtime_precision_threads_and_cache_reach_load(tiny_cased_dir, tmp_
     from nlu_lite.runtimes import _openvino as openvino_runtime
     from nlu_lite.runtimes import _torch as torch_runtime
 
-    assert cli.RUNTIMES == runtimes.RUNTIMES
-    assert set(cli.PRECISIONS) == set(torch_runtime.PRECISIONS) | set(openvino_runtime.PRECISIONS)
+    predict = cli._parser().predict_parser
+    choices = {action.dest: action.choices for action in predict._actions}
+    assert tuple(choices["runtime"]) == runtimes.names()  # the CLI's choices are the registry's
+    assert set(choices["precision"]) == set(torch_runtime.PRECISIONS) | set(openvino_runtime.PRECISIONS) | {
+        p for name in runtimes.names() for p in runtimes.get(name).precisions}
     asked, load = [], nlu_lite.pipeline._load.load
     monkeypatch.setattr(nlu_lite.pipeline._load, "load", lambda *a, **k: asked.append(k) or load(*a, **k))
     store = tmp_path / "v.sqlite"

@@ -13,6 +13,7 @@ import pytest
 import torch
 from families import FAMILIES, MAX_POSITIONS, build
 from reference import reference_model
+from registered import TEXT_LEVELS
 
 import nlu_lite
 
@@ -103,7 +104,7 @@ class TestFamilyContract:
                       family_pipe)[0]
         np.testing.assert_allclose(cls, hidden[0], atol=2e-5)
 
-    @pytest.mark.parametrize("level", ["token", "sentence", "document"])
+    @pytest.mark.parametrize("level", TEXT_LEVELS)
     def test_family_results_do_not_depend_on_batching(self, family_pipe, level):
         texts = [NOTE, "Chest pain.", LONG[:300]]
         a = vectors(family_pipe.predict(texts, output_level=level), family_pipe)

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from registered import TEXT_LEVELS
 from shared_data import mtsamples_notes
 
 TEXTS = ["Patient denies chest pain. BP 120/80, HR 72.", "Takes aspirin daily.", "No fever. " * 40]
@@ -15,14 +16,14 @@ def stack(frame, pipe) -> np.ndarray:
     return np.stack(frame[pipe.column_name].to_list())
 
 
-@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+@pytest.mark.parametrize("level", TEXT_LEVELS)
 def test_long_same_input_gives_bit_identical_output(tiny_cased, level):
     a = stack(tiny_cased.predict(TEXTS, output_level=level), tiny_cased)
     b = stack(tiny_cased.predict(TEXTS, output_level=level), tiny_cased)
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+@pytest.mark.parametrize("level", TEXT_LEVELS)
 def test_long_threads_match_sequential(tiny_cased, level):
     inputs = [TEXTS[k % 3] + f" Note {k}." for k in range(12)]
     sequential = [stack(tiny_cased.predict(t, output_level=level), tiny_cased) for t in inputs]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from openvino_helpers import requires_openvino
+from registered import TEXT_LEVELS
 
 import nlu_lite
 
@@ -25,7 +26,7 @@ def torch_pipe(minilm_dir):
     return nlu_lite.load(path=minilm_dir, runtime="torch", threads=2)
 
 
-@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+@pytest.mark.parametrize("level", TEXT_LEVELS)
 def test_openvino_pipeline_fp32_equals_torch_runtime(minilm_dir, torch_pipe, level):
     pipe = nlu_lite.load(path=minilm_dir, runtime="openvino", threads=2)
     ours, reference = pipe.predict(TEXTS, output_level=level), torch_pipe.predict(TEXTS, output_level=level)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from registered import TEXT_LEVELS
 
 import nlu_lite
 from nlu_lite.errors import InvalidOptionError, ModelLoadError
@@ -54,7 +55,7 @@ def test_probes_folder_named_like_an_alias_does_not_shadow_the_catalog(tmp_path,
     assert pipe.entry.name == "en.embed_sentence.all_minilm_l6_v2"
 
 
-@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+@pytest.mark.parametrize("level", TEXT_LEVELS)
 def test_probes_output_dtypes_do_not_depend_on_chunk_size(tiny_cased, level):
     texts = [None, None, "Chest pain. No fever.", None]
     whole = tiny_cased.predict(texts, output_level=level)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from registered import TEXT_LEVELS
 
 import nlu_lite
 from nlu_lite import provenance
@@ -116,7 +117,7 @@ def test_provenance_says_how_the_precision_ran_with_the_library_version(tiny_cas
     assert record["compute"] == f"torch {torch.__version__} eager fp32"
 
 
-@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+@pytest.mark.parametrize("level", TEXT_LEVELS)
 def test_provenance_on_every_level_survives_pandas_operations(tiny_cased, level):
     frame = predicted(tiny_cased, level)
     record = provenance.provenance(frame)
@@ -151,7 +152,7 @@ def test_provenance_attach_takes_only_collected_records(record):
         provenance.attach(pd.DataFrame({"x": [1]}), record)
 
 
-@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+@pytest.mark.parametrize("level", TEXT_LEVELS)
 def test_provenance_parquet_round_trip_restores_frame_and_record(tiny_cased, tmp_path, level):
     import pyarrow as pa
     import pyarrow.parquet as pq

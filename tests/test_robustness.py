@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from registered import TEXT_LEVELS
 
 import nlu_lite
 
@@ -53,7 +54,7 @@ def check_frame(text: str, level: str, pipe) -> pd.DataFrame:
     return df
 
 
-@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+@pytest.mark.parametrize("level", TEXT_LEVELS)
 @pytest.mark.parametrize("text", NAUGHTY, ids=range(len(NAUGHTY)))
 def test_robustness_naughty_strings_round_trip(tiny_uncased, text, level):
     check_frame(text, level, tiny_uncased)
@@ -72,7 +73,7 @@ def test_robustness_token_rows_cover_every_non_space_character(tiny_cased):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=120),
-       level=st.sampled_from(["token", "sentence", "document"]))
+       level=st.sampled_from(TEXT_LEVELS))
 def test_robustness_property_arbitrary_unicode(tiny_cased, text, level):
     check_frame(text, level, tiny_cased)
 
@@ -110,7 +111,7 @@ def test_robustness_segmentation_any_text_lone_surrogates_included(texts, splitt
         assert (seg.sentence_doc == d).sum() >= 1
 
 
-@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+@pytest.mark.parametrize("level", TEXT_LEVELS)
 def test_robustness_lone_surrogates_keep_every_row(tiny_cased, level):
     texts = ["before.", "bad \ud800 here. Next \udc80x.", None, "after"]
     with warnings.catch_warnings():

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from registered import BUILTIN_TEXT_LEVELS
 
 import nlu_lite
 from nlu_lite.tools import _spark as nlu_spark
@@ -43,7 +44,7 @@ def sort(frame: pd.DataFrame, level: str) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+@pytest.mark.parametrize("level", BUILTIN_TEXT_LEVELS)
 @pytest.mark.parametrize("partitions", [1, 3])
 def test_spark_equals_pandas(spark, tiny_cased, level, partitions):
     local = pandas_frame()

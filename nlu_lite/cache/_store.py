@@ -1,8 +1,8 @@
 """A local vector cache in SQLite: re-runs over the same texts read their vectors instead of encoding them.
 
 One row per encoded unit (a sentence, or a whole document at document level), keyed by ``key(text,
-fingerprint)``: the SHA-256 of the unit's exact text and of a fingerprint of everything that changes its
-vector (model revision, runtime, device, precision, library versions, vector settings; see ``fingerprint``).
+fingerprint)`` (``_keys.py``): the SHA-256 of the unit's exact text and of a fingerprint of everything that
+changes its vector (model revision, runtime, device, precision, library versions, vector settings).
 
 Safety, from SQLite itself (standard library, no server):
 
@@ -16,33 +16,21 @@ Safety, from SQLite itself (standard library, no server):
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CacheError, InvalidInputError, InvalidOptionError
 
-__all__ = ["VectorCache", "key", "fingerprint", "get_or_compute", "cache_info", "cache_clear",
-           "DEFAULT_MAX_BYTES", "NON_VECTOR_SETTINGS"]
-
 SCHEMA_VERSION = 1
 DEFAULT_MAX_BYTES = 4 * 1024**3
-# predict() settings that never change a vector's value; every other setting is part of the fingerprint, so a
-# setting added later is safe by default (it splits the cache instead of returning stale vectors)
-NON_VECTOR_SETTINGS = frozenset({"positions", "batch_tokens", "max_batch_size", "chunk_size", "progress"})
-# facts of the provenance record (nlu_lite.provenance.collect) that decide the vectors
-_VECTOR_FACTS = ("hub_id", "revision", "family", "runtime", "device", "precision", "compute", "window",
-                 "do_lower_case")
-_VECTOR_VERSIONS = ("nlu_lite", "torch", "transformers", "tokenizers")
 _EVICT_TO = 0.9  # eviction frees down to this fraction of max_bytes, so it does not run on every put
 _TOUCH_EVERY_MS = 60_000  # last-use times are refreshed at most once a minute per row ("LRU-ish")
 _SQL_VARS = 500  # keys per IN (...) query, far below SQLite's limit on bound variables
@@ -60,48 +48,6 @@ _SCHEMA = (  # one statement each: sqlite3's executescript() would commit the op
     "CREATE TRIGGER IF NOT EXISTS vectors_replaced AFTER UPDATE OF nbytes ON vectors BEGIN "
     "UPDATE meta SET value = value + NEW.nbytes - OLD.nbytes WHERE name = 'payload_bytes'; END",
 )
-
-
-def key(text: str, fingerprint: str) -> str:
-    """The cache key of one unit: SHA-256 (hex) of the fingerprint and the unit's exact text.
-
-    The fingerprint is length-prefixed, so no (fingerprint, text) pair can collide with another by moving
-    characters between the two; lone surrogates in the text are hashed as they are (``surrogatepass``).
-    """
-    if not isinstance(text, str) or not isinstance(fingerprint, str):
-        raise InvalidInputError(
-            "E360", f"key() takes two strings, got text={type(text).__name__} and fingerprint="
-                    f"{type(fingerprint).__name__}; call key(unit_text, fingerprint(record)).")
-    fp = fingerprint.encode("utf-8", "surrogatepass")
-    digest = hashlib.sha256(len(fp).to_bytes(8, "little") + fp)
-    digest.update(text.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
-
-
-def fingerprint(record: Mapping) -> str:
-    """The part of a cache key that says how vectors were made, from a provenance record.
-
-    Args:
-        record: the dict of ``nlu_lite.provenance.collect`` for this prediction: its model facts (hub id,
-            resolved revision, family, runtime, device, precision, compute (how the precision runs, with the
-            runtime library's version), effective window, casing), the versions of nlu_lite, torch,
-            transformers and tokenizers, and every setting except ``NON_VECTOR_SETTINGS``.
-
-    Returns:
-        Canonical JSON of those facts; equal fingerprints mean the encoder computes the same vectors.
-    """
-    missing = [f for f in _VECTOR_FACTS if f not in record]
-    missing += [f"versions.{v}" for v in _VECTOR_VERSIONS if v not in record.get("versions", {})]
-    if "settings" not in record:
-        missing.append("settings")
-    if missing:
-        raise InvalidInputError(
-            "E361", f"fingerprint() needs a provenance record with {missing}, which this one lacks (it has "
-                    f"{sorted(record)}); pass the record of nlu_lite.provenance.collect(...).")
-    facts = {name: record[name] for name in _VECTOR_FACTS}
-    facts["versions"] = {v: record["versions"][v] for v in _VECTOR_VERSIONS}
-    facts["settings"] = {k: v for k, v in record["settings"].items() if k not in NON_VECTOR_SETTINGS}
-    return json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def _checksum(row_key: str, shape: str, data: bytes) -> int:
@@ -388,53 +334,3 @@ def _meta(conn: sqlite3.Connection, name: str) -> int:
     return int(conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()[0])
 
 
-def get_or_compute(store: VectorCache | None, keys: list[str],
-                   compute: Callable[[np.ndarray], list[np.ndarray]]) -> list[np.ndarray]:
-    """The vector of every key: read from ``store`` where present, the rest computed and stored.
-
-    Args:
-        store: the cache, or ``None`` to compute everything (the uncached path, same code).
-        keys: one key per unit, in unit order; repeated texts repeat their key.
-        compute: called once with the positions (into ``keys``, ascending, int64) of the units not in the
-            store, repeats included, so that a run with an empty store encodes exactly what an uncached run
-            encodes (same batches, same bits); returns their vectors in that order.
-
-    Returns:
-        One vector per key. A position computed in this call gets its own fresh vector; the store keeps the
-        first computed vector of each key.
-    """
-    found = store.get_many(keys) if store is not None else {}
-    missing = np.asarray([k for k, name in enumerate(keys) if name not in found], dtype=np.int64)
-    fresh = list(compute(missing)) if len(missing) else []
-    if len(fresh) != len(missing):
-        raise InvalidInputError("E369", f"get_or_compute(): compute() returned {len(fresh)} vectors for "
-                                f"{len(missing)} missing units; it must return one vector per position it gets.")
-    if store is not None and fresh:
-        first: dict[str, np.ndarray] = {}
-        for position, vector in zip(missing.tolist(), fresh):
-            first.setdefault(keys[position], vector)
-        store.put_many(first)
-    out: list[np.ndarray] = [found[name] if name in found else None for name in keys]  # type: ignore[misc]
-    for position, vector in zip(missing.tolist(), fresh):
-        out[position] = vector
-    return out
-
-
-def _existing(path: str | os.PathLike) -> Path:
-    target = Path(path).expanduser()
-    if not target.is_file():
-        raise CacheError("E368", f"There is no vector cache at '{target}'; give the file passed as "
-                         "nlu_lite.load(..., cache=PATH), e.g. `nlu-lite cache info vectors.sqlite`.")
-    return target
-
-
-def cache_info(path: str | os.PathLike) -> dict:
-    """``info()`` of the cache file at ``path`` (for ``nlu-lite cache info PATH``); it must exist."""
-    with VectorCache(_existing(path)) as store:
-        return store.info()
-
-
-def cache_clear(path: str | os.PathLike) -> dict:
-    """Empty the cache file at ``path`` (for ``nlu-lite cache clear PATH``); returns what was removed."""
-    with VectorCache(_existing(path)) as store:
-        return store.clear()

@@ -35,11 +35,6 @@ failed run never leaves a partial file nor touches an existing one. Errors: one 
 """
 
 
-# load()'s runtimes (nlu_lite.runtimes.RUNTIMES) and the union of their precisions, without importing them
-RUNTIMES = ("torch", "openvino")
-PRECISIONS = ("fp32", "bf16", "int8", "fp16", "fast")
-
-
 def _positive_int(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number, e.g. --threads 2")
@@ -47,7 +42,7 @@ def _positive_int(value: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .. import levels  # the registry of output levels (numpy only)
+    from .. import levels, runtimes  # the registries of output levels (numpy only) and of runtimes (light)
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -64,14 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--text-column", help="column holding the text (default: text)")
     predict.add_argument("--id-column", help="column identifying the rows, used as the output's row id")
     predict.add_argument("--output", type=Path, help=".csv, .parquet or .jsonl (default: JSON lines on stdout)")
-    predict.add_argument("--level", choices=levels.names(), help="output level (default: the model's)")
+    predict.add_argument("--level", choices=[n for n in levels.names() if not levels.get(n).needs_spans],
+                         help="output level (default: the model's; span level needs spans: use the Python API)")
     predict.add_argument("--model", default=None, help="catalog name, alias or folder (default: all-MiniLM-L6-v2)")
     predict.add_argument("--positions", action="store_true", help="add begin/end character offsets")
-    predict.add_argument("--runtime", choices=RUNTIMES, help="what runs the model (default: torch; openvino "
-                         "needs pip install 'nlu-lite[openvino]')")
-    predict.add_argument("--precision", choices=PRECISIONS,
-                         help="fp32 (default), bf16, int8, fp16 (CUDA) or fast: the fastest one that meets the "
-                              "accuracy bars on this machine")
+    known = [runtimes.get(name) for name in runtimes.names()]
+    predict.add_argument("--runtime", choices=[r.name for r in known], help="what runs the model: " + "; ".join(
+        f"{r.name}: {r.description}" + (f" ({r.install_hint()})" if r.extra else "") for r in known))
+    predict.add_argument("--precision", choices=runtimes.precisions(),
+                         help="fast: the fastest one that meets the accuracy bars on this machine; by runtime: "
+                              + "; ".join(f"{r.name}: {', '.join(r.precisions)}" for r in known))
     predict.add_argument("--threads", type=_positive_int, help="CPU threads (default: by how busy the machine is)")
     predict.add_argument("--cache", type=Path, help="vector cache file (SQLite): re-runs read the vectors of "
                          "texts seen before")
@@ -112,14 +109,15 @@ def _planned_level(args: argparse.Namespace) -> str | None:
     if args.level is not None:
         return args.level
     from ..models import _catalog as model_catalog
+    from ..models._sources import is_folder_name
 
     name = args.model or "default"
-    is_folder = os.path.isdir(os.path.expanduser(name))
-    written_as_path = any(sep in name for sep in ("/", os.sep)) or name.startswith((".", "~"))
+    if is_folder_name(name):  # load()'s own rule
+        return None
     entry = model_catalog.find(name)
-    if entry is not None and not (is_folder and written_as_path):  # load()'s rule: a path-like folder wins
+    if entry is not None:
         return entry.default_level
-    if is_folder or model_catalog.is_hub_id(name):
+    if model_catalog.is_hub_id(name):
         return None
     return model_catalog.resolve(name).default_level  # raises, naming the closest catalog names
 
@@ -192,11 +190,11 @@ def _run(args: argparse.Namespace) -> None:
     if args.command == "predict":
         _predict(args)
     elif args.command == "catalog":
-        from ..models._catalog import catalog_rows
+        from ..models._browse import catalog_rows
 
         _print_table(catalog_rows())
     elif args.command == "search":
-        from ..models._catalog import catalog_rows
+        from ..models._browse import catalog_rows
 
         table = catalog_rows(args.query)
         _print_table(table) if table else print(f"No catalog entry matches {args.query!r}.")
@@ -210,7 +208,7 @@ def _run(args: argparse.Namespace) -> None:
     elif args.command == "download":
         _download(args)
     elif args.command == "cache":
-        from ..cache import _store as cache
+        from .. import cache
 
         report = cache.cache_info(args.path) if args.action == "info" else cache.cache_clear(args.path)
         for key, value in report.items():

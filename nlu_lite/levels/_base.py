@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -49,6 +50,7 @@ class Level:
     columns: ClassVar[tuple[tuple[str, str], ...]] = ()  # further per-row columns: (name, "int64" | "string")
     positions: ClassVar[bool] = False  # begin/end are always part of the output (not only with positions=True)
     segments: ClassVar[bool] = True  # needs spaCy tokens and sentences
+    needs_spans: ClassVar[bool] = False  # rows come from the spans a call gives (spans=...), not from the text
     rank: ClassVar[int] = 100  # place in listings (finest first)
     description: ClassVar[str] = ""
 
@@ -89,11 +91,16 @@ class Level:
 
 
 _LEVELS: dict[str, Level] = {}
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def register(level: Level) -> Level:
-    """Add a level to the registry (each level module calls this once)."""
-    _LEVELS[level.name] = level
+    """Add a level to the registry (each level module calls this once); returns it."""
+    name = getattr(level, "name", None)
+    if not isinstance(level, Level) or not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidOptionError("E443", f"register() takes a Level instance whose name is lowercase letters, "
+                                 f"digits and '_' (e.g. 'paragraph'); got {type(level).__name__} named {name!r}.")
+    _LEVELS[name] = level
     return level
 
 

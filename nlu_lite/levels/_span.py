@@ -51,6 +51,7 @@ class SpanLevel(Level):
     text_column = "span"
     rank = 3
     positions = True
+    needs_spans = True
     columns = (("label", "string"), ("sentence_id", "int64"), ("section", "string"))
     description = "one row per span given with spans= (DataFrame, per-row lists, nlu_lite.terms/patterns)"
 

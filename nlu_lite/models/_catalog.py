@@ -1,7 +1,6 @@
-"""The model catalog: ``catalog.yaml`` read into entries, name resolution, browsing.
+"""The model catalog: ``catalog.yaml`` read into entries, each field validated, and names resolved.
 
-Light: pandas is imported only when a DataFrame is asked for (``catalog()``, ``search()``), so the CLI's
-catalog commands start without it.
+Browsing (``catalog()``, ``search()``) is in ``_browse.py``; family facts in ``_families.py``.
 """
 
 from __future__ import annotations
@@ -11,15 +10,12 @@ import re
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING
 
 import yaml
 
-from ..errors import CatalogError, InvalidOptionError, ModelLoadError, UnknownModelError
+from ..errors import CatalogError, ModelLoadError, UnknownModelError
 from ..pipeline._pooling import UNIT_POOLINGS
-
-if TYPE_CHECKING:
-    import pandas as pd
+from ._families import FAMILIES, FAMILY_POSITIONS
 
 _NAME = re.compile(r"^[a-z]{2}\.(embed|embed_sentence)(\.[A-Za-z0-9_.\-]+)?$")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -29,14 +25,6 @@ _REQUIRED = ("name", "hf_id", "revision", "family", "do_lower_case", "dim", "max
 _OPTIONAL = ("aliases", "prompts", "default_prompt", "packaged")
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 0.03 s instead of 0.4 s for the catalog
-
-FAMILY_POSITIONS = {"bert": 512, "distilbert": 512, "roberta": 512, "xlm-roberta": 512, "deberta-v2": 512,
-                    "electra": 512, "modernbert": 8192, "mpnet": 512, "longformer": 4096}
-"""Usable sequence length ([CLS]/[SEP] included) of the published checkpoints of each family: RoBERTa-style
-models have 514 position embeddings of which 2 are offset, so 512 are usable (Longformer: 4,098, so 4,096)."""
-
-FAMILIES = tuple(FAMILY_POSITIONS)
-"""Transformers ``model_type`` values a catalog entry may have; each needs a tiny fixture in the contract tests."""
 
 POOLINGS = UNIT_POOLINGS
 """Sentence poolings, named as sentence-transformers' ``1_Pooling/config.json`` names them."""
@@ -311,86 +299,3 @@ def resolve(name: str) -> CatalogEntry:
 def entries() -> tuple[CatalogEntry, ...]:
     """All catalog entries, in file order."""
     return _entries()
-
-
-def _row(e: CatalogEntry) -> dict:
-    return {
-        "name": e.name,
-        "hf_id": e.hf_id,
-        "family": e.family,
-        "dim": e.dim,
-        "cased": not e.do_lower_case,
-        "max_wordpieces": e.max_wordpieces,
-        "pooling": e.pooling,
-        "normalize": e.normalize,
-        "prompts": ", ".join(e.prompts),
-        "tags": ", ".join(e.tags),
-        "license": e.license,
-        "offline_package": e.packaged_pip,
-        "aliases": ", ".join(e.aliases),
-        "description": e.description,
-    }
-
-
-def catalog() -> pd.DataFrame:
-    """The model catalog as a DataFrame, one row per reference, in file order.
-
-    Columns: name, hf_id, family, dim, cased, max_wordpieces, pooling, normalize, prompts, tags, license,
-    offline_package, aliases, description.
-    """
-    import pandas as pd
-
-    return pd.DataFrame(catalog_rows())
-
-
-def _words(text: str) -> set[str]:
-    """Components of a name or id: ``en.embed.bert.base_cased`` -> {en, embed, bert, base, cased, base_cased}."""
-    text = text.lower()
-    return set(re.split(r"[./\s]+", text)) | set(re.split(r"[._\-/\s]+", text))
-
-
-def _score(entry: CatalogEntry, word: str) -> int | None:
-    """How well one query word matches an entry (higher first); ``None`` when it does not match at all."""
-    names = [entry.name, *entry.aliases, entry.hf_id, entry.hf_id.split("/")[-1]]
-    if word in entry.tags or any(_key(n) == _key(word) for n in names):
-        return 3
-    if word == entry.family or any(word in _words(n) for n in names):
-        return 2
-    if any(word in n.lower() for n in names) or any(word in t for t in entry.tags):
-        return 1
-    if word in entry.description.lower() or word in entry.license.lower():
-        return 0
-    return None
-
-
-def search(query: str) -> pd.DataFrame:
-    """Catalog rows matching every word of ``query``, best first.
-
-    A word matches a name, alias, Hugging Face id, family, tag, description or licence (case-insensitive).
-    Rows are ranked by how they match, summed over the words: an exact tag or name hit (``clinical``,
-    ``sentence``, ``long-context``, ``clinical_bert``), then a whole component of a name or id (``modernbert``),
-    then part of a name, then the description; ties keep catalog order. ``search('')`` lists every row.
-
-    >>> nlu_lite.search("clinical sentence")  # doctest: +SKIP
-    """
-    import pandas as pd
-
-    return pd.DataFrame(_ranked_rows(query), columns=list(_row(_entries()[0])))
-
-
-def catalog_rows(query: str | None = None) -> list[dict]:
-    """The rows of ``catalog()`` (``query=None``) or of ``search(query)``, as dicts: no pandas needed."""
-    return [_row(e) for e in _entries()] if query is None else _ranked_rows(query)
-
-
-def _ranked_rows(query: str) -> list[dict]:
-    if not isinstance(query, str):
-        raise InvalidOptionError("E043", f"search() takes a string, got {query!r}; e.g. nlu_lite.search('clinical').")
-    words = query.lower().split()
-    ranked = []
-    for position, entry in enumerate(_entries()):
-        scores = [_score(entry, w) for w in words]
-        if all(s is not None for s in scores):
-            ranked.append((-sum(scores), position, entry))
-    ranked.sort(key=lambda item: item[:2])
-    return [_row(e) for _, _, e in ranked]

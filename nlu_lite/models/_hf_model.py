@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelLoadError
+from ._families import OFFSET_POSITIONS, usable_positions
 
 _LOG = logging.getLogger("nlu_lite")
 # parameters an embedding never reads: a missing one is harmless
@@ -69,10 +70,10 @@ def config_facts(folder: Path, family: str | None = None) -> ConfigFacts:
     """
     raw = _raw_config(folder)
     model_type = raw.get("model_type")
-    needed = ["vocab_size", "max_position_embeddings"] + (["pad_token_id"] if model_type in _OFFSET_POSITIONS else [])
+    needed = ["vocab_size", "max_position_embeddings"] + (["pad_token_id"] if model_type in OFFSET_POSITIONS else [])
     if isinstance(model_type, str) and "auto_map" not in raw and all(
             isinstance(raw.get(k), int) and not isinstance(raw.get(k), bool) for k in needed):
-        return ConfigFacts(model_type, _usable_positions(model_type, raw["max_position_embeddings"],
+        return ConfigFacts(model_type, usable_positions(model_type, raw["max_position_embeddings"],
                                                          raw.get("pad_token_id", 0)), raw["vocab_size"])
     config = load_config(folder, family)
     return ConfigFacts(config.model_type, max_sequence(config), int(config.vocab_size))
@@ -179,20 +180,11 @@ def load_model(folder: Path, family: str | None = None):
     return model.eval()
 
 
-# families whose absolute position ids start after the padding id (RoBERTa-style): 2 rows fewer usable
-_OFFSET_POSITIONS = frozenset({"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "mpnet", "longformer",
-                               "data2vec-text", "roberta-prelayernorm", "xmod"})
-
-
 def max_sequence(config) -> int:
     """The longest sequence (special tokens included) this model can take.
 
     RoBERTa-style families number positions from ``pad_token_id + 1``, so of ``max_position_embeddings`` only
     ``max_position_embeddings - pad_token_id - 1`` are usable (514 -> 512 for roberta-base).
     """
-    return _usable_positions(config.model_type, int(getattr(config, "max_position_embeddings", 512) or 512),
+    return usable_positions(config.model_type, int(getattr(config, "max_position_embeddings", 512) or 512),
                              int(getattr(config, "pad_token_id", 1) or 0))
-
-
-def _usable_positions(model_type: str, positions: int, pad_id: int) -> int:
-    return positions - (pad_id + 1 if model_type in _OFFSET_POSITIONS else 0)

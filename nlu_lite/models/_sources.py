@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelLoadError, ModelNotAvailableError
-from ._catalog import CatalogEntry
+from ._catalog import CatalogEntry, find
 
 # Only what an encoder needs: config, tokenizer files, weights (safetensors preferred).
 _TOKENIZER_FILES = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -47,6 +47,19 @@ class ModelSource:
 
 def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def is_folder_name(name: str) -> bool:
+    """A name that means a local folder: an existing folder written like a path, or one the catalog lacks.
+
+    The one rule for ``load(name)`` and the CLI's ``--model``.
+
+    A bare catalog alias (``minilm``) stays the catalog's even when the working folder has a ``./minilm``.
+    """
+    if not os.path.isdir(os.path.expanduser(name)):
+        return False
+    looks_like_path = any(sep in name for sep in ("/", os.sep)) or name.startswith((".", "~"))
+    return looks_like_path or find(name) is None
 
 
 def check_folder(folder: Path) -> None:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from ..cache._store import VectorCache
+from ..cache import VectorCache
 from ..models import _catalog as model_catalog
 from ..models import _hf_model as hf_model
 from ..models import _sources as sources
@@ -52,17 +52,6 @@ def _snapshot_commit(folder: Path) -> str | None:
     return None
 
 
-def _is_folder_name(name: str) -> bool:
-    """A name that means a local folder: an existing folder written like a path, or one the catalog lacks.
-
-    A bare catalog alias (``minilm``) stays the catalog's even when the working folder has a ``./minilm``.
-    """
-    if not os.path.isdir(os.path.expanduser(name)):
-        return False
-    looks_like_path = any(sep in name for sep in ("/", os.sep)) or name.startswith((".", "~"))
-    return looks_like_path or model_catalog.find(name) is None
-
-
 def load(name: str | None = None, *, path: str | os.PathLike | None = None, revision: str | None = None,
          runtime: str | None = None, device: str = "auto", precision: str | None = None, threads: int | None = None,
          sentence_splitter: str | None = None, cache: str | os.PathLike | VectorCache | None = None,
@@ -75,7 +64,7 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
         path: a local model folder (a Hugging Face model folder or a ``pipe.save()`` bundle) to load instead of
             looking anywhere else; with ``name`` the catalog entry supplies casing, limits and the column name.
         revision: hub revision overriding the catalog's.
-        runtime: what runs the model: ``"torch"`` (default; see ``nlu_lite.runtimes.RUNTIMES``). A bundle
+        runtime: what runs the model: ``"torch"`` (default; see ``nlu_lite.runtimes.names()``). A bundle
             restores the runtime it was saved with.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         precision: ``"fp32"`` (default), ``"int8"`` (CPU), ``"bf16"`` (CUDA, or a CPU with native bf16),
@@ -93,7 +82,7 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
     Model files are looked for in: ``path``; a packaged model; the Hugging Face cache; the hub (unless
     ``HF_HUB_OFFLINE=1``). Unknown names raise ``UnknownModelError`` listing the closest catalog names.
     """
-    if path is None and name is not None and isinstance(name, str) and _is_folder_name(name):
+    if path is None and name is not None and isinstance(name, str) and sources.is_folder_name(name):
         path, name = name, None
     saved: Spec | None = None
     if path is not None:

@@ -25,10 +25,11 @@ import numpy as np
 
 from ..errors import InvalidOptionError, ModelLoadError
 from . import _cpu_features as cpu_features
+from . import get
 from ._openvino_export import cache_folder, cached_model, openvino_version
 from ._openvino_privacy import import_openvino
 
-PRECISIONS = ("fp32", "bf16", "int8", "fast")
+PRECISIONS = get("openvino").precisions  # the registry is the one list
 DYNAMIC_QUANTIZATION_GROUP = 128
 _SCHEME = {"fp32": "fp32", "bf16": "fp32", "int8": "int8_asym"}
 def int8_compute(flags: frozenset[str] | None = None) -> str:

@@ -15,19 +15,14 @@ written to a temporary name and renamed, so concurrent processes never read a ha
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import logging
-import os
-import shutil
-import tempfile
 import warnings
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ..errors import ModelLoadError
-from ._export import cache_root
+from ._export import all_hidden_states, converted_folder, load_torch_model, package_version, write_atomically
 from ._openvino_privacy import import_nncf, import_openvino
 
 FORMAT = 1  # bump when the layout or the conversion recipe changes
@@ -51,73 +46,31 @@ def cached_model(folder: Path, scheme: str, *, family: str | None = None) -> Pat
 
 def cache_folder(folder: Path, scheme: str) -> Path:
     """Where the converted ``folder`` lives for ``scheme`` (it may not exist yet)."""
-    parts = {"format": FORMAT, "scheme": scheme, "files": _fingerprint(folder), "versions": _versions(scheme)}
-    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
-    return cache_root() / "openvino" / f"{folder.name}-{scheme}-{key}"
-
-
-def _fingerprint(folder: Path) -> list[list]:
-    return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(Path(folder).iterdir()) if p.is_file()]
+    return converted_folder("openvino", folder, scheme, {"format": FORMAT, "versions": _versions(scheme)})
 
 
 def _versions(scheme: str) -> dict[str, str]:
     names = ["openvino", "torch", "transformers"] + (["nncf"] if scheme == "int8_asym" else [])
-    return {name: _version(name) for name in names}
+    return {name: package_version(name) for name in names}
 
 
 def openvino_version() -> str:
     """The installed OpenVINO's version, e.g. ``"2026.4.1"`` (``"absent"`` when it is not installed)."""
-    return _version("openvino")
-
-
-def _version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "absent"
+    return package_version("openvino")
 
 
 def _build(folder: Path, scheme: str, family: str | None, target: Path) -> None:
     ov = import_openvino()
-    model = _convert(ov, _load_torch_model(folder, family))
+    model = _convert(ov, load_torch_model(folder, family))
     if scheme == "int8_asym":
         model = _compress_int8(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+
+    def write(staging: Path) -> None:
         ov.save_model(model, str(staging / XML), compress_to_fp16=False)
         meta = {"format": FORMAT, "scheme": scheme, "source": str(folder), "versions": _versions(scheme)}
         (staging / META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        try:
-            os.rename(staging, target)
-        except OSError:  # another process finished the same conversion first: keep theirs
-            if not (target / META).is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
-
-def _load_torch_model(folder: Path, family: str | None):
-    """The verified fp32 torch model in ``folder``, eval mode (the loader the torch runtime uses)."""
-    from ..models._hf_model import load_model
-
-    return load_model(folder, family)
-
-
-def _all_hidden_states(model):
-    """``model`` wrapped to return the tuple of all its hidden states (a module torch can trace)."""
-    import torch
-
-    class AllHiddenStates(torch.nn.Module):
-        def __init__(self, encoder: torch.nn.Module) -> None:
-            super().__init__()
-            self.encoder = encoder
-
-        def forward(self, input_ids, attention_mask):
-            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-            return tuple(out.hidden_states)
-
-    return AllHiddenStates(model).eval()
+    write_atomically(target, write, META)
 
 
 def _convert(ov, model):
@@ -132,7 +85,7 @@ def _convert(ov, model):
         with warnings.catch_warnings(), torch.no_grad():
             for message in _TRACE_WARNINGS:
                 warnings.filterwarnings("ignore", message=message)
-            converted = ov.convert_model(_all_hidden_states(model),
+            converted = ov.convert_model(all_hidden_states(model),
                                          example_input={"input_ids": ids, "attention_mask": mask},
                                          input=[("input_ids", shape, ov.Type.i64),
                                                 ("attention_mask", shape, ov.Type.i64)])

@@ -21,9 +21,11 @@ import numpy as np
 import torch
 
 from ..errors import InvalidOptionError
+from ..models._families import input_multiple
 from ..models._hf_model import load_model
+from . import get
 
-PRECISIONS = ("fp32", "int8", "fp16", "bf16", "fast")
+PRECISIONS = get("torch").precisions  # the registry is the one list
 DEVICES = ("auto", "cpu", "cuda")
 _COMPUTE = {"fp32": "fp32", "int8": "dynamic int8 attention projections", "fp16": "fp16", "bf16": "bf16"}
 
@@ -127,8 +129,7 @@ class TorchRuntime:
         self._lock = threading.Lock()
         # sliding-window attention (Longformer) takes widths that are multiples of its window: padded here, as
         # transformers would do inside (logging a notice on every call), and cut off the output again
-        window = getattr(model.config, "attention_window", None)
-        self._multiple = int(max(window) if isinstance(window, (list, tuple)) else window or 1)
+        self._multiple = input_multiple(model.config)
         self._pad_id = int(getattr(model.config, "pad_token_id", 0) or 0)
 
     def forward(self, ids: np.ndarray, mask: np.ndarray, layers: tuple[int, ...] = (-1,)) -> np.ndarray:

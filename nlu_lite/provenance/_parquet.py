@@ -1,0 +1,114 @@
+"""Parquet files that keep the record: vectors as fixed-size float lists, the record in key-value metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InvalidInputError
+from ._record import ATTRS_KEY
+
+_PARQUET_COLUMN_KEY = b"nlu_lite.vector_column"
+
+
+def _pyarrow():
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as e:
+        raise ImportError("Parquet files need pyarrow: pip install 'nlu-lite[parquet]' (or pip install "
+                          "pyarrow)") from e
+    return pa, pq
+
+
+def _vector_array(pa, cells: list, name: str, dim: object):
+    """A FixedSizeList array of the column's vectors (1-D arrays or lists), nulls where a cell is None.
+
+    With no vector at all, the length comes from ``dim`` (the record's); without one either, the column is a
+    list of float32 that is all null (Parquet has no fixed-size list of length 0).
+    """
+    arrays = [None if v is None else np.asarray(v) for v in cells]
+    dims = sorted({a.shape for a in arrays if a is not None})
+    if len(dims) > 1 or (dims and len(dims[0]) != 1):
+        raise InvalidInputError(
+            "E357", f"Column {name!r} holds vectors of shapes {dims[:5]}; a Parquet vector column needs one "
+                    "length (1-D). Write one model's rows per file, e.g. df[df[col].map(len) == 384].")
+    if not dims and not (isinstance(dim, int) and dim > 0):
+        return pa.array(arrays, type=pa.list_(pa.float32()))
+    dim = dims[0][0] if dims else dim
+    kinds = {a.dtype for a in arrays if a is not None}
+    dtype = np.float32 if kinds <= {np.dtype(np.float32)} else np.float64  # float64 kept exactly, never narrowed
+    filled = [np.zeros(dim, dtype) if a is None else a.astype(dtype, copy=False) for a in arrays]
+    flat = np.concatenate(filled) if filled else np.zeros(0, dtype)
+    mask = pa.array([a is None for a in arrays], pa.bool_())
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat), dim, mask=mask)
+
+
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None = None,
+                  dim: int | None = None) -> None:
+    """Write a predict() DataFrame to Parquet with its provenance in the file's key-value metadata.
+
+    The vector column (``column``, or the one ending in ``_embeddings``) becomes a fixed-size list of float32
+    (float64 if the vectors are; null for rows without a vector); its length is the vectors' own, else ``dim``,
+    else the record's ``dim`` (a frame whose rows are all empty). The index and the other columns keep their
+    pandas types. A frame without provenance is written without it. ``read_parquet`` restores the frame, index
+    and ``attrs``.
+    """
+    pa, pq = _pyarrow()
+    from ..pipeline._frames import embedding_column
+
+    name = embedding_column(df, column)
+    record = df.attrs.get(ATTRS_KEY)
+    record = record if isinstance(record, Mapping) else None
+    fallback = dim if dim is not None else (record.get("dim") if record else None)
+    vectors = _vector_array(pa, df[name].tolist(), name, fallback)
+    table = pa.Table.from_pandas(df.drop(columns=[name]), preserve_index=None)
+    table = table.add_column(df.columns.get_loc(name), pa.field(name, vectors.type, nullable=True), vectors)
+    meta = dict(table.schema.metadata or {})
+    meta[_PARQUET_COLUMN_KEY] = name.encode("utf-8")
+    if record is not None:
+        meta[ATTRS_KEY.encode()] = json.dumps(dict(record), sort_keys=True, allow_nan=False).encode("utf-8")
+    pq.write_table(table.replace_schema_metadata(meta), Path(path).expanduser())
+
+
+def _vector_cells(array) -> list[np.ndarray | None]:
+    """FixedSizeList (chunked) array to one 1-D array per row, None for null rows."""
+    array = array.combine_chunks() if hasattr(array, "combine_chunks") else array
+    dim = array.type.list_size
+    valid = ~np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    # flatten() skips null rows' slots, so the values are laid out row by row for the valid rows only
+    values = array.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim) if dim else np.zeros((valid.sum(), 0))
+    cells: list[np.ndarray | None] = [None] * len(array)
+    for row, k in enumerate(np.flatnonzero(valid).tolist()):
+        cells[k] = values[row].copy()
+    return cells
+
+
+def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
+    """A DataFrame written by ``write_parquet`` (or the CLI), its provenance back in ``df.attrs["nlu_lite"]``.
+
+    Fixed-size list columns come back as one 1-D numpy array per row (None for nulls), as ``predict`` returns.
+    """
+    _, pq = _pyarrow()
+    table = pq.read_table(Path(path).expanduser())
+    meta = table.schema.metadata or {}
+    lists = [i for i, f in enumerate(table.schema) if str(f.type).startswith("fixed_size_list")]
+    vector_columns = {table.schema.field(i).name: (i, _vector_cells(table.column(i))) for i in lists}
+    frame = table.drop_columns(list(vector_columns)).to_pandas()
+    for name, (position, cells) in sorted(vector_columns.items(), key=lambda item: item[1][0]):
+        frame.insert(min(position, len(frame.columns)), name, cells)
+    raw = meta.get(ATTRS_KEY.encode())  # authoritative over pyarrow's copy of attrs in the pandas metadata
+    if raw is not None:
+        try:
+            frame.attrs[ATTRS_KEY] = json.loads(raw)
+        except ValueError as e:
+            raise InvalidInputError(
+                "E358", f"'{path}' has nlu_lite provenance metadata that is not JSON ({e}): {raw[:80]!r}. The "
+                        "file was changed by another tool; write it again with nlu_lite.provenance."
+                        "write_parquet(df, path).") from e
+    return frame
