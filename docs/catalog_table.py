@@ -1,11 +1,12 @@
-"""Generate the README's model catalog table from ``catalog.yaml``.
+"""Generate the README's tables: the model catalog from ``catalog.yaml``, runtimes and levels from their registries.
 
     python docs/catalog_table.py            # print the table (markdown)
     python docs/catalog_table.py --check    # exit 1 if the README section differs from catalog.yaml
     python docs/catalog_table.py --write    # rewrite the README section in place
 
-The README section is the text between the lines ``<!-- catalog-table:start -->`` and
-``<!-- catalog-table:end -->``. ``--check`` exits 3 when the README has no such markers.
+The README sections are the text between the lines ``<!-- catalog-table:start -->`` and
+``<!-- catalog-table:end -->`` (the catalog), and ``<!-- registry-tables:start -->`` and
+``<!-- registry-tables:end -->`` (runtimes and output levels). ``--check`` exits 3 when the README lacks markers.
 """
 
 from __future__ import annotations
@@ -56,24 +57,32 @@ def render_table(entries: Iterable[CatalogEntry]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_section(text: str) -> str | None:
-    """The text between the catalog-table markers (without them), or ``None`` when they are absent."""
-    start, end = text.find(START), text.find(END)
+def readme_section(text: str, start_marker: str = START, end_marker: str = END) -> str | None:
+    """The text between two marker lines (without them), or ``None`` when they are absent."""
+    start, end = text.find(start_marker), text.find(end_marker)
     if start < 0 or end < start:
         return None
-    return text[start + len(START):end].strip("\n") + "\n"
+    return text[start + len(start_marker):end].strip("\n") + "\n"
 
 
-def replace_section(text: str, table: str) -> str:
+def replace_section(text: str, table: str, start_marker: str = START, end_marker: str = END) -> str:
     """``text`` with the section between the markers replaced by ``table``."""
-    start, end = text.find(START), text.find(END)
-    return text[:start + len(START)] + "\n" + table + text[end:]
+    start, end = text.find(start_marker), text.find(end_marker)
+    return text[:start + len(start_marker)] + "\n" + table + text[end:]
 
 
 def check(readme: Path = README, catalog: Path = CATALOG) -> tuple[int, str]:
-    """Compare the README section with the table generated from ``catalog``: (exit code, message)."""
+    """Compare the README sections with the tables generated from ``catalog`` and the registries: (exit code,
+    message)."""
+    text = readme.read_text("utf-8")
+    registries = readme_section(text, REGISTRY_START, REGISTRY_END)  # optional: a README may show the catalog only
+    if registries is not None and registries != builtin_registries():
+        diff = "".join(difflib.unified_diff(registries.splitlines(True), builtin_registries().splitlines(True),
+                                            "README.md", "registries"))
+        return 1, f"{readme}: runtime/level tables differ from the registries; run python docs/catalog_table.py " \
+                  f"--write\n{diff}"
     table = render_table(parse_catalog(catalog.read_text("utf-8")))
-    current = readme_section(readme.read_text("utf-8"))
+    current = readme_section(text)
     if current is None:
         return MISSING_MARKERS, f"{readme} has no '{START}' ... '{END}' section for the catalog table."
     if current == table:
@@ -101,10 +110,43 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.readme} has no '{START}' ... '{END}' section; add the two marker lines first.",
                   file=sys.stderr)
             return MISSING_MARKERS
-        args.readme.write_text(replace_section(text, table), encoding="utf-8")
+        text = replace_section(text, table)
+        if readme_section(text, REGISTRY_START, REGISTRY_END) is not None:
+            text = replace_section(text, builtin_registries(), REGISTRY_START, REGISTRY_END)
+        args.readme.write_text(text, encoding="utf-8")
         return 0
     sys.stdout.write(table)
     return 0
+
+
+
+# --- the registries' tables: runtimes and output levels (between <!-- registry-tables:start/end -->) ------------
+
+REGISTRY_START = "<!-- registry-tables:start -->"
+REGISTRY_END = "<!-- registry-tables:end -->"
+
+
+def render_registries(runtime_infos: Iterable, level_objects: Iterable) -> str:
+    """The markdown tables of ``runtime_infos`` (``RuntimeInfo``) and ``level_objects`` (``Level``)."""
+    lines = ["| runtime | precisions (default first) | install | what it is |", "|---|---|---|---|"]
+    for r in runtime_infos:
+        lines.append(f"| `{r.name}` | {', '.join(r.precisions)} | {f'`{r.install_hint()}`' if r.extra else 'core'} "
+                     f"| {_cell(r.description)} |")
+    lines += ["", "| level | text column | other columns | encodes | rows |", "|---|---|---|---|---|"]
+    for lv in level_objects:
+        others = ", ".join(f"`{name}`" for name, _ in lv.columns) or "–"
+        encodes = "spans given with `spans=`" if lv.needs_spans else ("sentences" if lv.segments else "the text")
+        lines.append(f"| `{lv.name}` | `{lv.text_column}` | {others} | {encodes} | {_cell(lv.description)} |")
+    return "\n".join(lines) + "\n"
+
+
+def builtin_registries() -> str:
+    """The tables of nlu_lite's own runtimes and levels (not those other packages or tests register)."""
+    from nlu_lite import levels, runtimes
+
+    own = [runtimes.get(n) for n in runtimes.names() if runtimes.get(n).module.startswith("nlu_lite.")]
+    shipped = [levels.get(n) for n in levels.names() if type(levels.get(n)).__module__.startswith("nlu_lite.")]
+    return render_registries(own, shipped)
 
 
 if __name__ == "__main__":

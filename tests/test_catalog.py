@@ -494,6 +494,21 @@ def test_catalog_table_script_check_detects_a_stale_table(tmp_path):
     assert script.main(["--check", "--readme", str(readme)]) == script.MISSING_MARKERS
 
 
+def test_catalog_readme_runtime_and_level_tables_follow_the_registries(tmp_path):
+    from nlu_lite import levels, runtimes
+
+    script = _table_script()
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert script.readme_section(readme, script.REGISTRY_START, script.REGISTRY_END) == script.builtin_registries()
+    # a runtime or level registered elsewhere (tests/registered.py) gets its row the same way
+    table = script.render_registries([runtimes.get("delegate")], [levels.get("paragraph")])
+    assert "| `delegate` | fp32 | core |" in table and "| `paragraph` | `paragraph` | `paragraph_id` |" in table
+    stale = tmp_path / "README.md"
+    stale.write_text(readme.replace("| `openvino` | fp32, bf16, int8, fast |", "| `openvino` | fp32 |"), "utf-8")
+    code, message = script.check(stale)
+    assert code == 1 and "runtime/level tables differ" in message
+
+
 @pytest.mark.parametrize("name,expected", [("emilyalsentzer/Bio_ClinicalBERT", True), ("  org/model-v1.5 ", True),
                                            ("clinical_bert", False), ("en.embed.bert", False), ("a/b/c", False),
                                            ("/abs/path", False), ("", False), (None, False)])

@@ -2,11 +2,11 @@
 
 The tokenizer is spaCy's English rule tokenizer with clinical additions (dosing abbreviations such as
 ``b.i.d.`` kept whole, a leading comma split off ``,MEDICATIONS``), bounded so that its cost is linear in
-the text's length (bounded_tokenizer.py: normal text is tokenized exactly as spaCy does; whitespace-free
+the text's length (``_bounded_tokenizer.py``: normal text is tokenized exactly as spaCy does; whitespace-free
 runs over 500 characters are tokenized in pieces). Sentences come from the clinical rules in
-sentence_rules.py (or spaCy's ``sentencizer``), both with one rule for list markers: a marker starts the
+``_sentence_rules.py`` (or spaCy's ``sentencizer``), both with one rule for list markers: a marker starts the
 sentence of the item after it and is never a sentence on its own. Each sentence carries the section it
-falls under (sections.py). Sentence-boundary F1 is in the README (benchmarks/sentence_split.py).
+falls under (``_sections.py``). Sentence-boundary F1 is in the README (benchmarks/sentence_split.py).
 
 Lone surrogates (``'\\ud800'``, e.g. from ``bytes.decode('utf-8', 'surrogateescape')``) cannot be encoded,
 so spaCy and the wordpiece tokenizer reject them. ``segment()`` works on ``sanitize(text)``, a copy of the
@@ -72,7 +72,7 @@ class Segments:
     ``token_doc[k]`` is the document position of token ``k``; ``token_sentence[k]`` its sentence number
     within that document. Whitespace is not a token; sentences are trimmed of surrounding whitespace.
     ``sentence_section[s]`` is the canonical section name of sentence ``s`` (an object array of ``str``,
-    ``None`` before a document's first header; see sections.py); left out, every sentence has none.
+    ``None`` before a document's first header; see ``_sections.py``); left out, every sentence has none.
     """
 
     token_doc: np.ndarray
