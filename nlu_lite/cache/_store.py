@@ -121,9 +121,11 @@ class VectorCache:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
-        self.stats = {"hits": 0, "misses": 0, "stored": 0, "evicted": 0, "damaged": 0}
+        self.stats = {"hits": 0, "misses": 0, "stored": 0, "evicted": 0, "damaged": 0, "not_stored": 0}
         """Counts of this object's lifetime: keys found, keys not found, vectors written, rows evicted, damaged
-        rows found (and deleted) on reading."""
+        rows found (and deleted) on reading, vectors not written because the file is read-only."""
+        self.read_only = False
+        """True when this process may not write the file: it reads hits and stores nothing."""
         with self._lock:
             self._connection()
 
@@ -135,10 +137,20 @@ class VectorCache:
         if self.path.is_dir():
             raise CacheError("E365", f"cache={str(self.path)!r} is a folder; the cache is one file, e.g. "
                              f"cache={str(self.path / 'vectors.sqlite')!r}.")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
+        if not self._file_above().is_dir():
+            raise CacheError("E370", f"cache={str(self.path)!r} lies under '{self._file_above()}', which is a file, "
+                             "not a folder; pick a path in a folder, e.g. cache='vectors.sqlite'.")
+        if self.path.is_file() and not _writable(self.path):
+            return self._open_read_only()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.OperationalError) as e:
+            raise CacheError("E371", f"Cannot create the vector cache '{self.path}' ({e}); pick a path in a folder "
+                             "you can write to, e.g. cache='~/nlu_lite_vectors.sqlite'.") from e
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+            _check_ours(conn, self.path)
             self._set_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable on process crash, atomic always
             with _write(conn):
@@ -149,6 +161,9 @@ class VectorCache:
                 if self._asked_max_bytes is not None:
                     conn.execute("UPDATE meta SET value = ? WHERE name = 'max_bytes'", (self._asked_max_bytes,))
                 version = conn.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()[0]
+        except CacheError:
+            conn.close()
+            raise
         except sqlite3.DatabaseError as e:
             conn.close()
             raise CacheError(
@@ -160,6 +175,35 @@ class VectorCache:
                 "E367", f"'{self.path}' is a vector cache of format {version}; this nlu_lite reads format "
                         f"{SCHEMA_VERSION}. Upgrade nlu_lite, or delete the file (and its -wal/-shm files) or use "
                         "another one: cache='vectors_v1.sqlite'.")
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def _file_above(self) -> Path:
+        """The nearest existing ancestor of the cache path (a regular file when E370 is raised)."""
+        above = self.path.parent
+        while not above.exists():
+            above = above.parent
+        return above
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A cache file this process may not write (permissions, a read-only disk): read it, store nothing.
+
+        Hits come back as usual; new vectors are computed and not stored (``stats["not_stored"]`` counts them).
+        """
+        try:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.timeout_s,
+                                   isolation_level=None, check_same_thread=False)
+            _check_ours(conn, self.path)
+            version = conn.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise CacheError("E372", f"The vector cache '{self.path}' is read-only here and could not be read "
+                             f"({e}); give this user write access to it and its folder (its -wal/-shm files live "
+                             "beside it), or pick another file: cache='vectors.sqlite'.") from e
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise CacheError("E373", f"'{self.path}' (read-only) is a vector cache of format {version}; this nlu_lite "
+                             f"reads format {SCHEMA_VERSION}. Use another file: cache='vectors_v1.sqlite'.")
+        self.read_only = True
         self._conn, self._pid = conn, os.getpid()
         return conn
 
@@ -234,6 +278,8 @@ class VectorCache:
 
     def _touch_and_drop(self, conn: sqlite3.Connection, used: list[str], damaged: list[str]) -> None:
         """Refresh last-use times (at most once a minute per row) and delete damaged rows, in one transaction."""
+        if self.read_only:
+            return
         now = _now_ms()
         with _write(conn):
             for part in _chunks(used):
@@ -254,6 +300,9 @@ class VectorCache:
         now = _now_ms()
         with self._lock:
             conn = self._connection()
+            if self.read_only:
+                self.stats["not_stored"] += len(rows)
+                return
             with _write(conn):
                 conn.executemany(
                     "INSERT INTO vectors (key, shape, data, checksum, nbytes, last_used) VALUES (?, ?, ?, ?, ?, ?) "
@@ -313,6 +362,22 @@ class VectorCache:
             conn.execute("VACUUM")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return {"path": str(self.path), "removed_entries": entries, "removed_payload_bytes": payload}
+
+
+_OURS = {"meta", "vectors", "vectors_by_last_use", "vectors_added", "vectors_removed", "vectors_replaced"}
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the cache file and create its -wal/-shm files beside it."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _check_ours(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse, unchanged, a database that is not an nlu_lite vector cache (another program's data)."""
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")}
+    if names and not (names <= _OURS and "meta" in names):
+        raise CacheError("E374", f"'{path}' is an SQLite database of another program (it has {sorted(names)[:6]}); "
+                         "nlu_lite leaves it unchanged. Pick another file for the cache: cache='vectors.sqlite'.")
 
 
 class _write:

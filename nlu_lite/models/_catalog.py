@@ -80,6 +80,14 @@ class CatalogEntry:
                if not isinstance(raw.get(k), kind) or isinstance(raw.get(k), bool) and kind is int]
         if not bad and (raw["dim"] < 1 or raw["max_wordpieces"] < 4):
             bad.append(f"dim={raw['dim']!r} / max_wordpieces={raw['max_wordpieces']!r} (must be positive, >= 4)")
+        for name in ("aliases", "tags"):  # lists of names: a string would become a tuple of its letters
+            value = raw.get(name, [])
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                bad.append(f"{name}={value!r} (must be a list of strings)")
+        prompts = raw.get("prompts", {})
+        if not isinstance(prompts, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                    for k, v in prompts.items()):
+            bad.append(f"prompts={prompts!r} (must map names to prompt strings)")
         if unknown or bad:
             raise ModelLoadError(
                 "E414", f"The model entry of this bundle/spec is invalid: unknown fields {unknown}, bad values {bad}. "

@@ -177,7 +177,22 @@ def load_model(folder: Path, family: str | None = None):
             "The files may be truncated or corrupt: download the model again or re-save it with save_pretrained()."
         ) from e
     _check_report(folder, model, info)
+    _check_finite(folder, model)
     return model.eval()
+
+
+def _check_finite(folder: Path, model) -> None:
+    """Refuse weights holding NaN or infinity: they would give NaN vectors for every text that reaches them."""
+    import torch
+
+    bad = []
+    with torch.no_grad():
+        for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                bad.append(f"{name} ({int((~torch.isfinite(tensor)).sum())} values)")
+    if bad:
+        raise ModelLoadError("E446", f"The weights in '{folder}' hold NaN or infinite values in {bad[:8]}: the file "
+                             "is damaged. Download the model again (nlu-lite download, or hf download).")
 
 
 def max_sequence(config) -> int:

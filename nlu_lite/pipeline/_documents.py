@@ -61,6 +61,8 @@ def _is_missing(value: object) -> bool:
 
 def _text(value: object, label: object) -> str | None:
     if isinstance(value, str):
+        if type(value) is not str:  # np.str_ and other str subclasses: spaCy takes exact str only
+            value = str.__str__(value)
         return sanitize(value) if value.strip() else None
     if _is_missing(value):
         return None
@@ -122,8 +124,24 @@ def _from_frame(frame: pd.DataFrame, text_column: Hashable | None) -> Documents:
     return _from_values(frame[column].tolist(), frame.index, extras if len(extras.columns) else None)
 
 
+def as_pandas(data: object) -> object:
+    """``data`` with other libraries' tables as pandas: a polars DataFrame or Series, a pyarrow Table or
+    RecordBatch (their ``to_pandas()``), and a 0-d numpy array as its one value; anything else as given."""
+    if isinstance(data, np.ndarray) and data.ndim == 0:
+        return data.item()
+    module = type(data).__module__.split(".")[0]
+    if module in ("polars", "pyarrow") and hasattr(data, "to_pandas"):
+        try:
+            return data.to_pandas()
+        except ImportError as e:  # polars needs pyarrow for to_pandas()
+            raise InvalidInputError("E004", f"A {module} {type(data).__name__} is read through pandas, which needs "
+                                    f"pyarrow here: pip install pyarrow (or pass data.to_pandas()). ({e})") from e
+    return data
+
+
 def chunks(data: object, text_column: Hashable | None = None, chunk_size: int = 256) -> Iterator[Documents]:
     """Yield ``Documents`` of at most ``chunk_size`` rows from any accepted input, lazily for iterators."""
+    data = as_pandas(data)
     if isinstance(data, pd.DataFrame):
         for start in range(0, max(len(data), 1), chunk_size):
             yield _from_frame(data.iloc[start:start + chunk_size], text_column)

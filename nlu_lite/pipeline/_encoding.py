@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..cache import VectorCache, get_or_compute, key
+from ..errors import ModelLoadError
 from ..models._encoder import Encoder
 from . import _batching as batching
 from . import _pooling as pooling
@@ -74,7 +75,13 @@ def encode(encoder: Encoder, wp: batching.Wordpieces, *, window: int, target: st
         pooler.add(owner[pick], rows_out, None if weights is None else weights[pick])
     stats["wordpieces"] += int(win.lengths.sum())
     stats["padded_wordpieces"] += int(batch_base[-1])
-    return pooler.result()
+    out = pooler.result()
+    if not np.isfinite(out).all():  # damaged weights load refused; this is overflow at run time (e.g. fp16)
+        rows = int((~np.isfinite(out)).any(axis=tuple(range(1, out.ndim))).sum()) if out.ndim > 1 else 1
+        raise ModelLoadError("E447", f"The runtime returned NaN or infinite values for {rows} of {len(out)} "
+                             f"{'wordpieces' if target == 'wordpieces' else 'units'} ({encoder.runtime.name}, "
+                             f"precision {encoder.runtime.precision}): an overflow. Use precision='fp32'.")
+    return out
 
 
 def encode_distinct(unit_texts: list[str], wp: batching.Wordpieces | None,

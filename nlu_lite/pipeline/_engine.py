@@ -109,6 +109,7 @@ class Engine:
     def predict(self, data: object, output_level: str | None = None, *, text_column: Hashable | None = None,
                 id_column: str | None = None, spans: object = None, **options: object) -> pd.DataFrame:
         """``Pipeline.predict`` for pandas-side inputs: one DataFrame of every chunk's rows."""
+        data = documents.as_pandas(data)  # polars and pyarrow tables are DataFrames too
         request = None if spans is None else span_input.request(spans, id_column)
         if id_column is not None:
             if not isinstance(data, pd.DataFrame) or id_column not in data.columns:
@@ -152,6 +153,7 @@ class Engine:
             raise InvalidInputError(
                 "E046", "predict_iter() reads pandas-side inputs; for a Spark DataFrame call predict(), "
                                     "which returns a Spark DataFrame computed on the executors.")
+        data = documents.as_pandas(data)
         if output_level is not None or spans is not None:
             options["output_level"] = output_level or "span"
         settings = self.settings.updated("predict()", **options)

@@ -61,16 +61,24 @@ class Spec:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known - {"format", "version"})
         missing = sorted({"entry", "model_path", "source_kind"} - set(raw))
-        if unknown or missing or not isinstance(raw["entry"], dict) or not isinstance(raw.get("settings", {}), dict):
+        kinds = {"entry": dict, "settings": dict, "model_path": str, "source_kind": str, "runtime": str,
+                 "device": str, "sentence_splitter": str}
+        bad = [f"{k}={raw[k]!r}" for k, kind in kinds.items() if k in raw and not isinstance(raw[k], kind)]
+        if unknown or missing or bad:
             raise ModelLoadError(
-                "E412", f"{where} is not a valid nlu_lite spec (unknown fields {unknown}, missing {missing}); "
-                "write the bundle again with pipe.save().")
+                "E412", f"{where} is not a valid nlu_lite spec (unknown fields {unknown}, missing {missing}, "
+                f"values of the wrong type {bad}); write the bundle again with pipe.save().")
         return cls(**{k: v for k, v in raw.items() if k in known})
 
     @classmethod
     def read_bundle(cls, folder: Path) -> Spec:
         """The spec of a bundle folder, its model path resolved against the folder."""
         file = folder / BUNDLE_FILE
-        spec = cls.from_json(file.read_text("utf-8"), f"Bundle file '{file}'")
+        try:
+            text = file.read_text("utf-8")
+        except UnicodeDecodeError as e:
+            raise ModelLoadError("E444", f"Bundle file '{file}' is not UTF-8 text ({e.reason} at byte {e.start}); it "
+                                 "was changed by another tool: write the bundle again with pipe.save().") from e
+        spec = cls.from_json(text, f"Bundle file '{file}'")
         path = Path(spec.model_path)
         return cls(**{**asdict(spec), "model_path": str(path if path.is_absolute() else folder / path)})

@@ -12,6 +12,7 @@ plain autocast (weights cast again on every call) 1.47x / 2.81x at the same accu
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from contextlib import nullcontext
@@ -26,6 +27,16 @@ from ..models._hf_model import load_model
 from . import get
 
 PRECISIONS = get("torch").precisions  # the registry is the one list
+
+
+def _one_thread_after_fork() -> None:
+    """In a forked child (``os.fork``, a multiprocessing "fork" pool): torch's OpenMP threads are not copied,
+    and a forward that waits on them hangs forever. The child runs on one thread instead (``set_num_threads``
+    in the child to change it)."""
+    torch.set_num_threads(1)
+
+
+os.register_at_fork(after_in_child=_one_thread_after_fork)
 DEVICES = ("auto", "cpu", "cuda")
 _COMPUTE = {"fp32": "fp32", "int8": "dynamic int8 attention projections", "fp16": "fp16", "bf16": "bf16"}
 
