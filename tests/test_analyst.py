@@ -77,6 +77,21 @@ def test_progress_bar_counts_documents_and_can_be_turned_off(tiny_cased, capsys,
     assert "nlu_lite" not in capsys.readouterr().err
 
 
+def test_progress_bar_does_not_count_loading_spacy(tiny_cased_dir, capsys, monkeypatch):
+    """A two-sentence call is short work even when its first run loads spaCy for seconds: no bar."""
+    import time
+
+    import nlu_lite.pipeline._resources as runtime
+    from nlu_lite.text import _segmentation as segmentation
+
+    real = segmentation.build_nlp
+    monkeypatch.setattr(runtime, "BAR_DELAY_S", 0.5)
+    monkeypatch.setattr(segmentation, "build_nlp", lambda name: time.sleep(2.5) or real(name))  # a slow first load
+    fresh = nlu_lite.load(path=tiny_cased_dir)
+    fresh.predict(["Chest pain. No fever."], output_level="sentence")
+    assert "nlu_lite sentence" not in capsys.readouterr().err
+
+
 def test_print_info_and_repr(tiny_cased, capsys):
     tiny_cased.print_info()
     out = capsys.readouterr().out

@@ -167,6 +167,8 @@ class Engine:
         self.last_stats = Counter()
         no_wordpiece = 0
         total = len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
+        if levels.get(settings.output_level).segments:
+            self._spacy()  # built before the bar's clock starts: loading spaCy (~2 s) is not long work
         with resources.progress_bar(total=total, desc=f"nlu_lite {settings.output_level}",
                                     enabled=settings.progress) as bar:
             for docs in documents.chunks(data, text_column, settings.chunk_size):
@@ -200,14 +202,20 @@ class Engine:
             sentence_splitter=self.sentence_splitter, column=self.column_name, dim=vector_width(s, self.encoder.dim),
             settings=asdict(s))
 
-    def _segment(self, texts: list[str]):
-        """Tokens and sentences of ``texts`` (spaCy is imported and its pipeline built on the first call)."""
+    def _spacy(self):
+        """The spaCy pipeline, imported and built on the first level that segments."""
         from ..text import _segmentation as segmentation
 
         with self._nlp_lock:
             if self._nlp is None:
                 self._nlp = segmentation.build_nlp(self.sentence_splitter)
-        return segmentation.segment(texts, self._nlp)
+        return self._nlp
+
+    def _segment(self, texts: list[str]):
+        """Tokens and sentences of ``texts``."""
+        from ..text import _segmentation as segmentation
+
+        return segmentation.segment(texts, self._spacy())
 
     def _predict_chunk(self, docs: documents.Documents, s: Settings, request: span_input.SpanRequest | None = None,
                        key_base: str = "") -> tuple[pd.DataFrame, int]:
