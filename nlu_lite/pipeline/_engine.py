@@ -14,7 +14,7 @@ import threading
 import warnings
 from collections import Counter
 from collections.abc import Hashable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,30 @@ from ._spec import Spec
 
 class NoWordpieceWarning(UserWarning):
     """Some tokens or spans consist only of characters the model's tokenizer drops; their vectors are NaN."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What ``predict(..., output_path=...)`` wrote: the Parquet file and its row count."""
+
+    path: Path
+    rows: int
+
+
+def _check_output_path(path: str | os.PathLike) -> Path:
+    """The Parquet file to write, checked before any work: its suffix, its folder, pyarrow."""
+    target = Path(path).expanduser()
+    if target.suffix.lower() != ".parquet":
+        raise InvalidOptionError("E069", f"output_path={str(path)!r} must end in .parquet (a "
+                                 "Parquet file, written chunk by chunk); e.g. output_path='vectors.parquet'.")
+    if not target.parent.is_dir():
+        raise InvalidOptionError("E070", f"output_path={str(path)!r}: the folder '{target.parent}' does not exist; "
+                                 "create it first, or write elsewhere.")
+    if target.is_dir():
+        raise InvalidOptionError("E071", f"output_path={str(path)!r} is a folder; name a file in it, e.g. "
+                                 f"output_path='{target / 'vectors.parquet'}'.")
+    provenance.parquet_support()  # ImportError naming the pip line, before any model work
+    return target
 
 
 class Engine:
@@ -107,8 +131,11 @@ class Engine:
         return self
 
     def predict(self, data: object, output_level: str | None = None, *, text_column: Hashable | None = None,
-                id_column: str | None = None, spans: object = None, **options: object) -> pd.DataFrame:
-        """``Pipeline.predict`` for pandas-side inputs: one DataFrame of every chunk's rows."""
+                id_column: str | None = None, spans: object = None, output_path: str | os.PathLike | None = None,
+                **options: object) -> pd.DataFrame | Written:
+        """``Pipeline.predict`` for pandas-side inputs: one DataFrame of every chunk's rows, or, with
+        ``output_path``, a Parquet file written chunk by chunk (see ``Pipeline.predict``)."""
+        target = None if output_path is None else _check_output_path(output_path)
         data = documents.as_pandas(data)  # polars and pyarrow tables are DataFrames too
         request = None if spans is None else span_input.request(spans, id_column)
         if id_column is not None:
@@ -116,11 +143,12 @@ class Engine:
                 raise InvalidInputError(
                     "E045", f"id_column={id_column!r} must name a column of the input DataFrame.")
             data = data.set_index(id_column)
-        parts = list(self.predict_iter(data, output_level, text_column=text_column, spans=request, **options))
-        frame = parts[0] if len(parts) == 1 else pd.concat(parts)
-        if id_column is not None:
-            frame.index.name = id_column
-        return frame
+        parts = (part.rename_axis(id_column) if id_column is not None else part
+                 for part in self.predict_iter(data, output_level, text_column=text_column, spans=request, **options))
+        if target is not None:
+            return Written(target, provenance.write_parquet_chunks(parts, target, self.column_name))
+        parts = list(parts)
+        return parts[0] if len(parts) == 1 else pd.concat(parts)
 
     def embed(self, texts: object, **options: object) -> np.ndarray:
         """One document vector per text, an ``(n, dim)`` float32 array (NaN rows for empty texts).

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..errors import InvalidOptionError
 from ..tools import _spark as spark
 from . import _documents as documents
 from ._bundle import write_bundle
-from ._engine import Engine
+from ._engine import Engine, Written
 from ._info import info_text
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ class Pipeline(Engine):
         return write_bundle(self.source.folder, self.spec(), folder)
 
     def predict(self, data: object, output_level: str | None = None, *, text_column: Hashable | None = None,
-                id_column: str | None = None, spans: object = None,
-                **options: object) -> pd.DataFrame | pyspark.sql.DataFrame:
+                id_column: str | None = None, spans: object = None, output_path: str | os.PathLike | None = None,
+                **options: object) -> pd.DataFrame | pyspark.sql.DataFrame | Written:
         """Embed ``data`` and return a DataFrame.
 
         Args:
@@ -64,6 +65,11 @@ class Pipeline(Engine):
             spans: character ranges to embed in context (``span`` level): a DataFrame with the row id (a column
                 named ``origin_index``, or like ``id_column``), ``begin``, ``end`` and optional ``label``; one list
                 of ``(begin, end[, label])`` per input row; ``nlu_lite.terms([...])``; or ``nlu_lite.patterns({...})``.
+            output_path: a ``.parquet`` file to write the result to instead of returning it (NLU's
+                ``output_path``): written chunk by chunk (``chunk_size`` rows at a time, so memory stays bounded by
+                a chunk whatever the input's size), with the provenance record in its metadata, under a temporary
+                name renamed at the end (a failure or Ctrl-C leaves nothing half-written). Returns a ``Written``
+                (``path``, ``rows``); ``nlu_lite.provenance.read_parquet(path)`` reads it back.
             **options: per-call overrides of the settings: ``positions`` (add ``begin``/``end``, end exclusive),
                 ``subword_pooling`` (``first``, ``last``, ``mean``, ``first_last``), ``pooling`` (``mean``,
                 ``cls``, ``max``), ``normalize`` (L2-normalise sentence/document vectors), ``batch_tokens``,
@@ -76,6 +82,9 @@ class Pipeline(Engine):
             columns.
         """
         if documents.is_spark_dataframe(data):
+            if output_path is not None:
+                raise InvalidOptionError("E072", "output_path= writes pandas-side results; for a Spark DataFrame "
+                                         "write the result with Spark: pipe.predict(sdf).write.parquet(path).")
             return spark.predict_spark(self, data, output_level, text_column, id_column, options, spans)
         return super().predict(data, output_level, text_column=text_column, id_column=id_column, spans=spans,
-                               **options)
+                               output_path=output_path, **options)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,11 @@ from ..errors import InvalidInputError
 from ._record import ATTRS_KEY
 
 _PARQUET_COLUMN_KEY = b"nlu_lite.vector_column"
+
+
+def parquet_support() -> None:
+    """Raise the ImportError naming the pip line when pyarrow is missing (checked before long work)."""
+    _pyarrow()
 
 
 def _pyarrow():
@@ -59,7 +65,13 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None 
     pandas types. A frame without provenance is written without it. ``read_parquet`` restores the frame, index
     and ``attrs``.
     """
-    pa, pq = _pyarrow()
+    _, pq = _pyarrow()
+    pq.write_table(_arrow_table(df, column, dim, preserve_index=None), Path(path).expanduser())
+
+
+def _arrow_table(df: pd.DataFrame, column: str | None, dim: int | None, preserve_index: bool | None):
+    """``df`` as an Arrow table: the vector column a fixed-size list, the record in the schema metadata."""
+    pa, _ = _pyarrow()
     from ..pipeline._frames import embedding_column
 
     name = embedding_column(df, column)
@@ -67,13 +79,48 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None 
     record = record if isinstance(record, Mapping) else None
     fallback = dim if dim is not None else (record.get("dim") if record else None)
     vectors = _vector_array(pa, df[name].tolist(), name, fallback)
-    table = pa.Table.from_pandas(df.drop(columns=[name]), preserve_index=None)
+    table = pa.Table.from_pandas(df.drop(columns=[name]), preserve_index=preserve_index)
     table = table.add_column(df.columns.get_loc(name), pa.field(name, vectors.type, nullable=True), vectors)
     meta = dict(table.schema.metadata or {})
     meta[_PARQUET_COLUMN_KEY] = name.encode("utf-8")
     if record is not None:
         meta[ATTRS_KEY.encode()] = json.dumps(dict(record), sort_keys=True, allow_nan=False).encode("utf-8")
-    pq.write_table(table.replace_schema_metadata(meta), Path(path).expanduser())
+    return table.replace_schema_metadata(meta)
+
+
+def write_parquet_chunks(frames: Iterable[pd.DataFrame], path: str | os.PathLike, column: str | None = None,
+                         dim: int | None = None) -> int:
+    """Write predict() frames (``predict_iter``'s chunks) to one Parquet file, a row group per frame, as they come.
+
+    Memory stays bounded by one frame. The file is written under a temporary name beside ``path`` and renamed
+    when the last frame is in, so a failure or Ctrl-C leaves no half-written file (and an existing file at
+    ``path`` untouched). The record of the first frame goes into the file's metadata, as ``write_parquet``
+    does; ``read_parquet`` reads it back. Returns the number of rows written.
+    """
+    _, pq = _pyarrow()
+    target = Path(path).expanduser()
+    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    writer, rows = None, 0
+    try:
+        for frame in frames:
+            table = _arrow_table(frame, column, dim, preserve_index=True)  # an index per chunk, not a range
+            if writer is None:
+                writer = pq.ParquetWriter(staging, table.schema)
+            elif table.schema != writer.schema:
+                table = table.cast(writer.schema)
+            writer.write_table(table)
+            rows += table.num_rows
+        if writer is None:
+            raise InvalidInputError("E359", "write_parquet_chunks() got no frame to write; pass predict_iter(...).")
+        writer.close()
+        os.replace(staging, target)
+    except BaseException:  # KeyboardInterrupt too: never leave the temporary file behind
+        if writer is not None:
+            writer.close()
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return rows
 
 
 def _vector_cells(array) -> list[np.ndarray | None]:
