@@ -178,6 +178,12 @@ def chunks(data: object, text_column: Hashable | None = None, chunk_size: int = 
         start += len(part)
 
 
+def present_texts(docs: Documents) -> tuple[np.ndarray, list[str]]:
+    """The chunk positions of the rows that have text, and their texts (the rows every level works on)."""
+    present = np.asarray([k for k, t in enumerate(docs.texts) if t is not None], dtype=np.int64)
+    return present, [docs.texts[k] for k in present.tolist()]
+
+
 def is_spark_dataframe(data: object) -> bool:
     """True for a ``pyspark.sql.DataFrame`` (classic or Connect), without importing pyspark."""
     return type(data).__module__.startswith("pyspark.sql") and hasattr(data, "mapInPandas")

@@ -67,6 +67,27 @@ def _check_output_path(path: str | os.PathLike) -> Path:
     return target
 
 
+def collect(predict_iter, data: object, output_level: str | None, text_column: Hashable | None,
+            id_column: str | None, spans: object, output_path: str | os.PathLike | None,
+            options: dict) -> pd.DataFrame | Written:
+    """``predict`` from a ``predict_iter`` (one pipeline's, or a group's): the id column as the index, then one
+    DataFrame of every chunk, or the chunks written to ``output_path``."""
+    target = None if output_path is None else _check_output_path(output_path)
+    data = documents.as_pandas(data)  # polars and pyarrow tables are DataFrames too
+    request = None if spans is None else span_input.request(spans, id_column)
+    if id_column is not None:
+        if not isinstance(data, pd.DataFrame) or id_column not in data.columns:
+            raise InvalidInputError(
+                "E045", f"id_column={id_column!r} must name a column of the input DataFrame.")
+        data = data.set_index(id_column)
+    parts = (part.rename_axis(id_column) if id_column is not None else part
+             for part in predict_iter(data, output_level, text_column=text_column, spans=request, **options))
+    if target is not None:
+        return Written(target, provenance.write_parquet_chunks(parts, target))
+    parts = list(parts)
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
 class Engine:
     """A loaded model with its text processing, for pandas-side inputs (see ``Pipeline`` for the public class)."""
 
@@ -135,20 +156,7 @@ class Engine:
                 **options: object) -> pd.DataFrame | Written:
         """``Pipeline.predict`` for pandas-side inputs: one DataFrame of every chunk's rows, or, with
         ``output_path``, a Parquet file written chunk by chunk (see ``Pipeline.predict``)."""
-        target = None if output_path is None else _check_output_path(output_path)
-        data = documents.as_pandas(data)  # polars and pyarrow tables are DataFrames too
-        request = None if spans is None else span_input.request(spans, id_column)
-        if id_column is not None:
-            if not isinstance(data, pd.DataFrame) or id_column not in data.columns:
-                raise InvalidInputError(
-                    "E045", f"id_column={id_column!r} must name a column of the input DataFrame.")
-            data = data.set_index(id_column)
-        parts = (part.rename_axis(id_column) if id_column is not None else part
-                 for part in self.predict_iter(data, output_level, text_column=text_column, spans=request, **options))
-        if target is not None:
-            return Written(target, provenance.write_parquet_chunks(parts, target, self.column_name))
-        parts = list(parts)
-        return parts[0] if len(parts) == 1 else pd.concat(parts)
+        return collect(self.predict_iter, data, output_level, text_column, id_column, spans, output_path, options)
 
     def embed(self, texts: object, **options: object) -> np.ndarray:
         """One document vector per text, an ``(n, dim)`` float32 array (NaN rows for empty texts).
@@ -246,14 +254,18 @@ class Engine:
         return segmentation.segment(texts, self._spacy())
 
     def _predict_chunk(self, docs: documents.Documents, s: Settings, request: span_input.SpanRequest | None = None,
-                       key_base: str = "") -> tuple[pd.DataFrame, int]:
-        """One chunk through every stage; returns its DataFrame and the count of rows without wordpieces."""
+                       key_base: str = "", seg: object = None) -> tuple[pd.DataFrame, int]:
+        """One chunk through every stage; returns its DataFrame and the count of rows without wordpieces.
+
+        ``seg``: the chunk's tokens and sentences when the caller has them already (several models over the same
+        rows segment once), else they are made here.
+        """
         stats = self.last_stats
-        present = np.asarray([k for k, t in enumerate(docs.texts) if t is not None], dtype=np.int64)
-        texts = [docs.texts[k] for k in present.tolist()]
+        present, texts = documents.present_texts(docs)
         level = levels.get(s.output_level).for_chunk(request, docs, present, texts)
         with resources.timed(stats, "segment_s"):
-            seg = self._segment(texts) if level.segments else None
+            if seg is None and level.segments:
+                seg = self._segment(texts)
             units = level.units(texts, seg)
         target = level.target(s)
         # a cache serves sentence/document vectors without wordpieces: tokenize only what it lacks (in encode)

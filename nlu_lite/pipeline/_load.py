@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..cache import VectorCache
+from ..errors import InvalidOptionError
 from ..models import _catalog as model_catalog
 from ..models import _hf_model as hf_model
 from ..models import _sources as sources
@@ -52,7 +53,30 @@ def _snapshot_commit(folder: Path) -> str | None:
     return None
 
 
-def load(name: str | None = None, *, path: str | os.PathLike | None = None, revision: str | None = None,
+def _model_names(name: object) -> list[tuple[str, dict]] | None:
+    """Several models asked for at once (NLU's ``"a b"``, a list, or a dict of per-model options), checked
+    before anything loads; ``None`` for one model."""
+    if isinstance(name, str):
+        if sources.is_folder_name(name) or len(name.split()) < 2:
+            return None
+        items: list = [(n, {}) for n in name.split()]
+    elif isinstance(name, (list, tuple)):
+        items = [(n, {}) for n in name]
+    elif isinstance(name, dict):
+        items = list(name.items())
+    else:
+        return None
+    for n, own in items:
+        if not isinstance(n, str) or not isinstance(own, dict):
+            raise InvalidOptionError("E077", f"Several models are named by strings, each with a dict of its own "
+                                     f"options; got {n!r}: {own!r}. E.g. load({{'minilm': {{}}, 'clinical_bert': "
+                                     "{'precision': 'int8'}}).")
+        if not sources.is_folder_name(n) and not (model_catalog.is_hub_id(n) and model_catalog.find(n) is None):
+            model_catalog.resolve(n)  # an unknown name fails here, naming the closest, before any model loads
+    return items
+
+
+def load(name: str | list | dict | None = None, *, path: str | os.PathLike | None = None, revision: str | None = None,
          runtime: str | None = None, device: str = "auto", precision: str | None = None, threads: int | None = None,
          sentence_splitter: str | None = None, cache: str | os.PathLike | VectorCache | None = None,
          **settings: object) -> Pipeline:
@@ -79,9 +103,21 @@ def load(name: str | None = None, *, path: str | os.PathLike | None = None, revi
             of units they have seen and encode only new or changed ones, with identical results.
         **settings: defaults for ``predict`` (see ``Pipeline.predict``), e.g. ``subword_pooling="mean"``.
 
+    Several models: ``load("a b")`` (NLU's space-separated names), ``load(["a", "b"])`` or, with options per
+    model, ``load({"a": {}, "b": {"precision": "int8"}})`` return a ``PipelineGroup`` whose ``predict``
+    segments the text once and returns one DataFrame with a vector column per model; every name is checked
+    before any model loads.
+
     Model files are looked for in: ``path``; a packaged model; the Hugging Face cache; the hub (unless
     ``HF_HUB_OFFLINE=1``). Unknown names raise ``UnknownModelError`` listing the closest catalog names.
     """
+    names = _model_names(name) if path is None else None
+    if names is not None:
+        from ._group import PipelineGroup
+
+        options = dict(revision=revision, runtime=runtime, device=device, precision=precision, threads=threads,
+                       sentence_splitter=sentence_splitter, cache=cache, **settings)
+        return PipelineGroup([load(n, **{**options, **own}) for n, own in names])
     if path is None and name is not None and isinstance(name, str) and sources.is_folder_name(name):
         path, name = name, None
     saved: Spec | None = None

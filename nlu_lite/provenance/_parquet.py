@@ -70,19 +70,28 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None 
 
 
 def _arrow_table(df: pd.DataFrame, column: str | None, dim: int | None, preserve_index: bool | None):
-    """``df`` as an Arrow table: the vector column a fixed-size list, the record in the schema metadata."""
+    """``df`` as an Arrow table: the vector column(s) fixed-size lists, the record in the schema metadata.
+
+    ``column=None`` with several models' columns (``load("a b")``): every column ending in ``_embeddings``.
+    """
     pa, _ = _pyarrow()
     from ..pipeline._frames import embedding_column
 
-    name = embedding_column(df, column)
     record = df.attrs.get(ATTRS_KEY)
     record = record if isinstance(record, Mapping) else None
-    fallback = dim if dim is not None else (record.get("dim") if record else None)
-    vectors = _vector_array(pa, df[name].tolist(), name, fallback)
-    table = pa.Table.from_pandas(df.drop(columns=[name]), preserve_index=preserve_index)
-    table = table.add_column(df.columns.get_loc(name), pa.field(name, vectors.type, nullable=True), vectors)
+    models = record.get("models") if record else None  # a group's record: one record per vector column
+    if column is None and isinstance(models, Mapping):
+        names = [name for name in df.columns if name in models]
+    else:
+        names = [embedding_column(df, column)]
+    table = pa.Table.from_pandas(df.drop(columns=names), preserve_index=preserve_index)
+    for name in names:
+        facts = models.get(name, {}) if isinstance(models, Mapping) else (record or {})
+        vectors = _vector_array(pa, df[name].tolist(), name, dim if dim is not None else facts.get("dim"))
+        # in df's column order (earlier vector columns are back in place; index columns come last)
+        table = table.add_column(list(df.columns).index(name), pa.field(name, vectors.type, nullable=True), vectors)
     meta = dict(table.schema.metadata or {})
-    meta[_PARQUET_COLUMN_KEY] = name.encode("utf-8")
+    meta[_PARQUET_COLUMN_KEY] = ",".join(names).encode("utf-8")
     if record is not None:
         meta[ATTRS_KEY.encode()] = json.dumps(dict(record), sort_keys=True, allow_nan=False).encode("utf-8")
     return table.replace_schema_metadata(meta)

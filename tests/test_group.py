@@ -1,0 +1,93 @@
+"""Several models in one call (NLU's ``load("a b")``): each column equals that model alone, text segmented once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import build_tiny_bert
+from registered import TEXT_LEVELS
+
+import nlu_lite
+from nlu_lite.errors import UnknownModelError
+
+TEXTS = ["Patient denies chest pain. BP 120/80, HR 72.", None, "", "Takes aspirin daily.\n\nNo fever. No cough."]
+
+
+@pytest.fixture(scope="module")
+def second_dir(tmp_path_factory):
+    return build_tiny_bert(tmp_path_factory.mktemp("models") / "tiny_second", cased=True, seed=1)
+
+
+@pytest.fixture(scope="module")
+def group(tiny_cased_dir, second_dir):
+    return nlu_lite.load(f"{tiny_cased_dir} {second_dir}")  # NLU's space-separated form
+
+
+def same_cells(a, b) -> bool:
+    return all((x is None and y is None) or (x is not None and y is not None and x.tobytes() == y.tobytes())
+               for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("level", [*TEXT_LEVELS, "span"])
+def test_group_equals_each_model_alone_column_for_column(group, level):
+    spans = nlu_lite.terms(["chest pain", "aspirin"]) if level == "span" else None
+    frame = pd.DataFrame({"text": TEXTS, "ward": list("abcd")})
+    got = group.predict(frame, output_level=level, spans=spans, positions=True, chunk_size=3)
+    alone = [p.predict(frame, output_level=level, spans=spans, positions=True, chunk_size=3) for p in group.pipelines]
+    shared = [c for c in alone[0].columns if c != group.column_names[0]]
+    assert list(got.columns) == [*shared[:shared.index("ward")], *group.column_names, "ward"]
+    assert got[shared].equals(alone[0][shared]) and got.index.equals(alone[0].index)
+    for column, single in zip(group.column_names, alone):
+        assert same_cells(got[column], single[column])
+    assert set(nlu_lite.provenance(got)["models"]) == set(group.column_names)
+
+
+def test_group_segments_the_text_once(group, monkeypatch):
+    from nlu_lite.text import _segmentation
+
+    calls = []
+    real = _segmentation.segment
+    monkeypatch.setattr(_segmentation, "segment", lambda texts, nlp: calls.append(len(texts)) or real(texts, nlp))
+    group.predict(TEXTS * 3, output_level="token", chunk_size=5)
+    assert calls == [3, 2, 1]  # one call per chunk (its non-empty texts), not one per model
+
+
+def test_group_unknown_name_fails_before_any_model_loads(tiny_cased_dir, monkeypatch):
+    from nlu_lite.pipeline._engine import Engine
+
+    monkeypatch.setattr(Engine, "from_spec", classmethod(lambda cls, *a, **k: pytest.fail("a model loaded")))
+    with pytest.raises(UnknownModelError, match="E042.*clinical_bertt.*Closest"):
+        nlu_lite.load([str(tiny_cased_dir), "clinical_bertt"])
+
+
+def test_group_options_per_model(tiny_cased_dir, second_dir):
+    group = nlu_lite.load({str(tiny_cased_dir): {"pooling": "max"}, str(second_dir): {}})
+    got = group.predict(TEXTS, output_level="sentence")
+    alone = nlu_lite.load(path=tiny_cased_dir, pooling="max").predict(TEXTS, output_level="sentence")
+    assert same_cells(got[group.column_names[0]], alone[group.column_names[0]])
+    records = nlu_lite.provenance(got)["models"]
+    assert records[group.column_names[0]]["settings"]["pooling"] == "max"
+    assert records[group.column_names[1]]["settings"]["pooling"] == "mean"
+
+
+def test_group_output_path_keeps_every_vector_column(group, tmp_path):
+    written = group.predict(TEXTS * 100, output_level="sentence", output_path=tmp_path / "v.parquet")
+    back = nlu_lite.provenance.read_parquet(written.path)
+    expected = group.predict(TEXTS * 100, output_level="sentence")
+    assert written.rows == len(expected) and list(back.columns) == list(expected.columns)
+    for column in group.column_names:
+        assert same_cells(back[column], expected[column])
+    assert nlu_lite.provenance(back) == nlu_lite.provenance(expected)
+
+
+def test_group_embed_gives_one_matrix_per_model(group):
+    matrices = group.embed(["Chest pain.", None])
+    assert list(matrices) == list(group.column_names)
+    for column, pipe in zip(group.column_names, group.pipelines):
+        np.testing.assert_array_equal(matrices[column], pipe.embed(["Chest pain.", None]))
+
+
+def test_group_needs_two_different_models(tiny_cased_dir):
+    with pytest.raises(nlu_lite.errors.InvalidOptionError, match="E073"):
+        nlu_lite.load([str(tiny_cased_dir), str(tiny_cased_dir)])
