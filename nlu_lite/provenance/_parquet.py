@@ -59,7 +59,19 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None 
     pandas types. A frame without provenance is written without it. ``read_parquet`` restores the frame, index
     and ``attrs``.
     """
-    pa, pq = _pyarrow()
+    _, pq = _pyarrow()
+    pq.write_table(parquet_table(df, column, dim), Path(path).expanduser())
+
+
+def parquet_table(df: pd.DataFrame, column: str | None = None, dim: int | None = None, *,
+                  types: Mapping[str, object] | None = None, preserve_index: bool | None = None):
+    """The ``pyarrow.Table`` that ``write_parquet`` writes: vector column and provenance metadata included.
+
+    ``types``: arrow types for some of the other columns, used instead of the ones inferred from ``df`` (so
+    the tables of several chunks, written as row groups of one file, share one schema); ``preserve_index``
+    as ``pyarrow.Table.from_pandas``'s.
+    """
+    pa, _ = _pyarrow()
     from ..pipeline._frames import embedding_column
 
     name = embedding_column(df, column)
@@ -67,13 +79,17 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None 
     record = record if isinstance(record, Mapping) else None
     fallback = dim if dim is not None else (record.get("dim") if record else None)
     vectors = _vector_array(pa, df[name].tolist(), name, fallback)
-    table = pa.Table.from_pandas(df.drop(columns=[name]), preserve_index=None)
+    table = pa.Table.from_pandas(df.drop(columns=[name]), preserve_index=preserve_index)
+    for other, kind in (types or {}).items():
+        position = table.schema.get_field_index(other)
+        if position >= 0 and not table.schema.field(position).type.equals(kind):
+            table = table.set_column(position, pa.field(other, kind), pa.array(df[other], type=kind, from_pandas=True))
     table = table.add_column(df.columns.get_loc(name), pa.field(name, vectors.type, nullable=True), vectors)
     meta = dict(table.schema.metadata or {})
     meta[_PARQUET_COLUMN_KEY] = name.encode("utf-8")
     if record is not None:
         meta[ATTRS_KEY.encode()] = json.dumps(dict(record), sort_keys=True, allow_nan=False).encode("utf-8")
-    pq.write_table(table.replace_schema_metadata(meta), Path(path).expanduser())
+    return table.replace_schema_metadata(meta)
 
 
 def _vector_cells(array) -> list[np.ndarray | None]:
