@@ -221,13 +221,13 @@ def test_cli_id_column_keeps_its_name_and_frees_origin_index(tiny_cased, tiny_ca
 def test_cli_progress_bar_only_on_a_terminal_and_never_with_no_progress(tiny_cased_dir, monkeypatch, capsys, flags,
                                                                         tty, progress):
     seen = []
-    real = nlu_lite.Pipeline.predict
+    real = nlu_lite.Pipeline.predict_iter
 
     def spy(self, data, *args, **kwargs):
         seen.append(kwargs["progress"])
         return real(self, data, *args, **kwargs)
 
-    monkeypatch.setattr(nlu_lite.Pipeline, "predict", spy)
+    monkeypatch.setattr(nlu_lite.Pipeline, "predict_iter", spy)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
     assert main(["predict", "Chest pain.", "--model", str(tiny_cased_dir), *flags]) == 0
     assert seen == [progress]
@@ -260,7 +260,7 @@ def test_cli_unreadable_input_is_one_line(tmp_path, no_model, monkeypatch, capsy
 def test_cli_vector_column_clash_found_after_load_before_predict(tiny_cased_dir, tmp_path, monkeypatch, capsys):
     source = tmp_path / "notes.csv"
     source.write_text(f"text,{COLUMN}\nChest pain.,1\n")
-    monkeypatch.setattr(nlu_lite.Pipeline, "predict", lambda *a, **k: pytest.fail("predicted before the check"))
+    monkeypatch.setattr(nlu_lite.Pipeline, "predict_iter", lambda *a, **k: pytest.fail("predicted before the check"))
     assert main(["predict", "--input", str(source), "--model", str(tiny_cased_dir)]) == 1
     assert capsys.readouterr().err.startswith("nlu-lite: error: [E115] ")
 
@@ -299,15 +299,15 @@ def test_cli_failed_write_keeps_previous_file(tiny_cased_dir, tmp_path, monkeypa
     source, out = tmp_path / "notes.csv", tmp_path / f"vectors{suffix}"
     pd.DataFrame({"text": TEXTS}).to_csv(source, index=False)
     out.write_bytes(b"the previous results")
-    real = outputs._WRITERS[suffix]
+    sink = outputs._SINKS[suffix]
+    real = sink.write
 
-    def write_half_then_fail(frame, target, column, dim):
-        real(frame, target, column, dim)
-        with open(target, "r+b") as f:
-            f.truncate(target.stat().st_size // 2)  # a partial file, as a full disk leaves it
+    def write_then_fail(self, frame):
+        real(self, frame)
+        self.file.flush()  # a partial file, as a full disk leaves it
         raise failure
 
-    monkeypatch.setitem(outputs._WRITERS, suffix, write_half_then_fail)
+    monkeypatch.setattr(sink, "write", write_then_fail)
     code = main(["predict", "--input", str(source), "--model", str(tiny_cased_dir), "--output", str(out)])
     assert code == (1 if isinstance(failure, OSError) else 130)
     assert out.read_bytes() == b"the previous results"
@@ -357,7 +357,7 @@ def test_outputs_nan_vectors_are_json_null_and_list_extras_json(tiny_cased, tmp_
     frame[COLUMN] = [vector, frame[COLUMN].iloc[1]]
     for suffix in (".csv", ".jsonl"):
         out = tmp_path / f"v{suffix}"
-        outputs.write_output(frame, out, COLUMN, 32)
+        outputs.write_output([frame], out, COLUMN, 32)
         if suffix == ".csv":
             with out.open(newline="", encoding="utf-8") as f:
                 rows = list(csv.DictReader(f))
@@ -448,7 +448,7 @@ def _read(tmp_path: Path, name: str, data: bytes) -> pd.DataFrame | NluLiteError
     path.write_bytes(data)
     try:
         frame = inputs.read_input(path)
-        inputs.check_columns([str(c) for c in frame.columns], path, "text", None)
+        inputs.check_columns(frame, path, "text", None)
         return frame
     except NluLiteError as e:  # anything else fails the test: it would be a traceback on the command line
         return e

@@ -57,14 +57,14 @@ def test_output_path_every_level(tiny_cased, tmp_path, level):
 def test_output_path_memory_is_bounded_by_the_chunk(tiny_cased, tmp_path, monkeypatch):
     """Each chunk is written before the next is read: the input is consumed as the file grows."""
     consumed, at_write = [0], []
-    real = _parquet._arrow_table
+    real = _parquet.parquet_table
 
     def texts():
         for k in range(1000):
             consumed[0] += 1
             yield f"Note {k}. Chest pain."
 
-    monkeypatch.setattr(_parquet, "_arrow_table", lambda *a, **k: at_write.append(consumed[0]) or real(*a, **k))
+    monkeypatch.setattr(_parquet, "parquet_table", lambda *a, **k: at_write.append(consumed[0]) or real(*a, **k))
     written = tiny_cased.predict(texts(), output_level="sentence", chunk_size=100, output_path=tmp_path / "v.parquet")
     assert written.rows == 2000 and len(at_write) == 10
     assert at_write == [100 * (k + 1) for k in range(10)]  # never more than one chunk ahead of the file
@@ -74,7 +74,7 @@ def test_output_path_memory_is_bounded_by_the_chunk(tiny_cased, tmp_path, monkey
 def test_output_path_failure_leaves_nothing_half_written(tiny_cased, tmp_path, monkeypatch, error):
     target = tmp_path / "v.parquet"
     target.write_bytes(b"the previous result")
-    real, calls = _parquet._arrow_table, []
+    real, calls = _parquet.parquet_table, []
 
     def failing(*args, **kwargs):
         calls.append(1)
@@ -82,7 +82,7 @@ def test_output_path_failure_leaves_nothing_half_written(tiny_cased, tmp_path, m
             raise error
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_parquet, "_arrow_table", failing)
+    monkeypatch.setattr(_parquet, "parquet_table", failing)
     with pytest.raises(type(error)):
         tiny_cased.predict(notes(600), output_level="document", output_path=target)
     assert target.read_bytes() == b"the previous result"

@@ -4,8 +4,9 @@ Every way a file can be unusable (missing, a folder, unreadable, empty, not UTF-
 a text column holding numbers) is an ``InvalidInputError`` naming the file, the place and the fix, raised
 before any model is loaded. Texts are read exactly: a ``.txt`` file is decoded from bytes with its newlines
 as they are (``\\r\\n`` stays two characters, so ``begin``/``end`` index the file's text), a UTF-8 byte order
-mark is dropped, and a CSV cell reading ``NA`` or ``null`` in the text column stays that text.
-Light on purpose: pandas and the standard library only (pyarrow for .parquet), no torch.
+mark is dropped, and a CSV cell reading ``NA`` or ``null`` in the text column stays that text. A CSV's
+delimiter (``,`` ``;`` tab ``|``) is sniffed from its first lines. ``read_stdin`` reads standard input as one text,
+as a ``.txt`` file is read. Light on purpose: pandas and the standard library only (pyarrow for .parquet), no torch.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 import warnings
 from pathlib import Path
 
@@ -27,15 +29,24 @@ _CSV_NA = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
            "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
 
 
-def _utf8(data: bytes, path: Path) -> str:
-    """``data`` decoded as UTF-8 without a leading byte order mark; non-UTF-8 bytes name their offset."""
+def _utf8(data: bytes, path: Path | None) -> str:
+    """``data`` decoded as UTF-8 without a leading byte order mark; non-UTF-8 bytes name their offset.
+
+    ``path``: the file the bytes came from, ``None`` for standard input.
+    """
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
+        fix = ("pipe it through `iconv -f latin1 -t utf-8`" if path is None else
+               f"e.g. `iconv -f latin1 -t utf-8 '{path}' > converted{path.suffix}`")
         raise InvalidInputError("E100",
-            f"Input '{path}' is not UTF-8: byte {data[e.start:e.start + 1]!r} at offset {e.start} ({e.reason}). "
-            f"Convert it first, e.g. `iconv -f latin1 -t utf-8 '{path}' > converted{path.suffix}`."
+            f"{_where(path)} is not UTF-8: byte {data[e.start:e.start + 1]!r} at offset {e.start} ({e.reason}). "
+            f"Convert it first, {fix}."
         ) from None
+
+
+def _where(path: Path | None) -> str:
+    return "Standard input" if path is None else f"Input '{path}'"
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -48,29 +59,56 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _not_empty(text: str, path: Path) -> str:
+def _not_empty(text: str, path: Path | None) -> str:
     if not text.strip():
         raise InvalidInputError("E103",
-            f"Input '{path}' is empty ({len(text)} characters, nothing but whitespace); nothing to embed. Pass the "
-            "file that holds the texts."
+            f"{_where(path)} is empty ({len(text)} characters, nothing but whitespace); nothing to embed. "
+            + ("Pipe the text in, e.g. `nlu-lite predict - < note.txt`." if path is None else
+               "Pass the file that holds the texts.")
         )
     return text
+
+
+def read_stdin() -> str:
+    """All of standard input as one text (TEXT ``-``), read as bytes and decoded as a .txt file is."""
+    stream = getattr(sys.stdin, "buffer", None)
+    text = _utf8(stream.read(), None) if stream is not None else sys.stdin.read()
+    return _not_empty(text, None)
 
 
 def _read_txt(text: str, text_column: str) -> pd.DataFrame:
     return pd.DataFrame({text_column: [text]})
 
 
-def _csv_header(text: str, path: Path) -> list[str]:
+DELIMITERS = ",;\t|"  # the ones a .csv file may use; others are read as part of a cell
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter of a CSV text: ``csv.Sniffer`` over the header and the first lines, among ``DELIMITERS``.
+
+    Comma unless the sniffed one splits the header into more than one column (a one-column file whose texts
+    hold semicolons stays one column).
+    """
+    sample = "\n".join(text[:65536].split("\n")[:20])
     try:
-        return next(csv.reader(io.StringIO(text, newline="")))
+        found = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+    header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=found), [])
+    return found if len(header) > 1 else ","
+
+
+def _csv_header(text: str, path: Path, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except (csv.Error, StopIteration) as e:
         raise InvalidInputError("E104", f"Input '{path}' has no readable CSV header line ({e}); the first line "
                                 "must name the columns, e.g. `note_id,text`.") from None
 
 
 def _read_csv(text: str, path: Path, text_column: str) -> pd.DataFrame:
-    header = _csv_header(text, path)
+    delimiter = _delimiter(text)
+    header = _csv_header(text, path, delimiter)
     duplicates = sorted({c for c in header if header.count(c) > 1})
     if duplicates:
         raise InvalidInputError("E105",
@@ -80,14 +118,14 @@ def _read_csv(text: str, path: Path, text_column: str) -> pd.DataFrame:
     try:
         with warnings.catch_warnings():  # a row longer than the header: pandas warns and drops cells
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            return pd.read_csv(io.StringIO(text, newline=""), dtype={text_column: str}, index_col=False,
-                               keep_default_na=False, na_values={c: _CSV_NA for c in header if c != text_column},
-                               skip_blank_lines=False)
+            return pd.read_csv(io.StringIO(text, newline=""), sep=delimiter, dtype={text_column: str},
+                               index_col=False, keep_default_na=False,
+                               na_values={c: _CSV_NA for c in header if c != text_column}, skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, ValueError) as e:
         detail = " ".join(str(e).split())
         raise InvalidInputError("E106",
-            f"Input '{path}' is not valid CSV: {detail[:300]}. Every row needs as many comma-separated cells as the "
-            'header; quote cells that hold commas, quotes or newlines ("a, b" and "say ""hi""").'
+            f"Input '{path}' is not valid CSV: {detail[:300]}. Every row needs as many {delimiter!r}-separated cells "
+            'as the header; quote cells that hold the delimiter, quotes or newlines ("a, b" and "say ""hi""").'
         ) from None
 
 
@@ -129,10 +167,14 @@ def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
         ) from None
 
 
+def _is_empty(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
 def _check_texts(frame: pd.DataFrame, path: Path, text_column: str) -> None:
     """Every text cell is a string or empty; the first that is not names its row and type."""
     for position, value in enumerate(frame[text_column].tolist()):
-        if isinstance(value, str) or value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        if isinstance(value, str) or _is_empty(value):
             continue
         raise InvalidInputError("E111",
             f"Input '{path}' row {position + 1} (after the header) has {str(value)[:80]!r} of type "
@@ -141,16 +183,31 @@ def _check_texts(frame: pd.DataFrame, path: Path, text_column: str) -> None:
         )
 
 
-def check_columns(columns: list[str], path: Path, text_column: str, id_column: str | None,
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns that hold text: most of their non-empty cells are strings, and no delimiter in the name."""
+    found = []
+    for name in frame.columns:
+        values = [v for v in frame[name].tolist() if not _is_empty(v)]
+        strings = sum(isinstance(v, str) for v in values)
+        if values and strings * 2 > len(values) and not any(d in str(name) for d in DELIMITERS):
+            found.append(str(name))
+    return found
+
+
+def check_columns(frame: pd.DataFrame, path: Path, text_column: str, id_column: str | None,
                   output_columns: tuple[str, ...] = ()) -> None:
     """The text and id columns exist, and no other input column collides with a column of the output.
 
     ``output_columns``: the names the prediction writes (level, ``sentence_id``, ``begin``/``end``, vectors).
     """
+    columns = [str(c) for c in frame.columns]
     if text_column not in columns:
+        texts = _text_columns(frame)
         raise InvalidInputError("E112",
-            f"Input '{path}' has no text column {text_column!r}; its columns are {columns}. Name the text column, "
-            f"e.g. --text-column {columns[0] if columns else 'note'}."
+            f"Input '{path}' has no text column {text_column!r}; its columns are {columns}. "
+            + (f"Name the column that holds the texts, e.g. --text-column {texts[0]}." if texts else
+               "Yet none of them holds text (strings); pass the file that holds the texts, with a header like "
+               "`note_id,text`.")
         )
     if id_column is not None and id_column not in columns:
         raise InvalidInputError("E113",

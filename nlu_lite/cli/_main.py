@@ -3,7 +3,8 @@
 Careful and fast: everything that can be checked without a model (the input file, its format and columns,
 the output folder and suffix) is checked before one is loaded, and torch, transformers and spaCy are imported
 only by ``predict`` and ``download``. Every expected failure is one line, ``nlu-lite: error: ...``, on stderr
-and exit code 1 (``--debug`` shows the traceback); usage errors exit with 2; a closed pipe ends quietly.
+and exit code 1 (``--debug`` shows the traceback), a failed write to stdout included; usage errors exit with 2;
+a closed pipe ends quietly; SIGTERM during a write exits 143 without a temporary file left.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ import argparse
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._version import __version__
-from ..errors import InvalidInputError, InvalidOptionError, NluLiteError
+from ..errors import InvalidInputError, InvalidOptionError, NluLiteError, OutputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EPILOG = """examples:
   nlu-lite predict "Patient denies chest pain." --level token        JSON lines on stdout
@@ -29,9 +35,11 @@ EPILOG = """examples:
   nlu-lite info clinical_bert                                          one entry, by name or alias
   nlu-lite download clinical_bert --to ./clinical_bert                 bundle for offline use (needs network)
 
-inputs: .csv, .jsonl, .parquet (one row per text) or .txt (the whole file is one text).
-outputs: .jsonl, .csv (vectors as JSON lists) or .parquet; written to a temporary file and renamed, so a
-failed run never leaves a partial file nor touches an existing one. Errors: one line and exit code 1.
+inputs: .csv, .jsonl, .parquet (one row per text) or .txt (the whole file is one text); TEXT - reads one
+text from standard input: nlu-lite predict - < note.txt
+outputs: .jsonl, .csv (vectors as JSON lists) or .parquet, written chunk by chunk (256 input rows at a time,
+so memory stays bounded) to a temporary file and renamed: a failed, interrupted or terminated (SIGTERM) run
+never leaves a partial file nor touches an existing one. Errors: one line and exit code 1.
 """
 
 
@@ -54,8 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     predict = sub.add_parser("predict", parents=[common], help="embed a text or a file of texts", epilog=EPILOG,
                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    predict.add_argument("text", nargs="?", help="text to embed (or use --input)")
-    predict.add_argument("--input", type=Path, help=".csv, .parquet, .jsonl (one row per text) or .txt (one text)")
+    predict.add_argument("text", nargs="?", help="text to embed, or - to read it from standard input (all of it "
+                         "is one text, as a .txt file); or use --input")
+    predict.add_argument("--input", type=Path, help=".csv (delimiter , ; tab or |, found from the first lines), "
+                         ".parquet, .jsonl (one row per text) or .txt (one text); not - (a table on standard input "
+                         "has no format to read it by: save it to a file)")
     predict.add_argument("--text-column", help="column holding the text (default: text)")
     predict.add_argument("--id-column", help="column identifying the rows, used as the output's row id")
     predict.add_argument("--output", type=Path, help=".csv, .parquet or .jsonl (default: JSON lines on stdout)")
@@ -135,6 +146,10 @@ def _predict(args: argparse.Namespace) -> None:
     from . import _paths as paths
 
     text_column = args.text_column or "text"
+    if args.input is not None and str(args.input) == "-":
+        raise InvalidInputError("E128", "--input - is not read: a table on standard input has no suffix to tell "
+                                "JSON lines from CSV. Pass one text as TEXT -, e.g. `nlu-lite predict - < note.txt`, "
+                                "or save the table to a file and pass its path, e.g. --input notes.csv.")
     if args.output is not None:
         paths.check_output(args.output)
     if args.cache is not None:
@@ -148,24 +163,36 @@ def _predict(args: argparse.Namespace) -> None:
     from . import _inputs as inputs  # pandas: only now that the paths and the name are known good
     from . import _outputs as outputs
 
-    data: object = args.text
+    data: object = inputs.read_stdin() if args.text == "-" else args.text
+    extras = None  # the input columns the output carries
     if args.input is not None:
         data = inputs.read_input(args.input, text_column)
-        columns = [str(c) for c in data.columns]
-        inputs.check_columns(columns, args.input, text_column, args.id_column,
+        inputs.check_columns(data, args.input, text_column, args.id_column,
                              _output_columns(level, args.positions, None))
+        extras = data.drop(columns=[text_column])
         if args.output is not None and args.output.suffix == ".parquet":
-            outputs.check_parquet_columns(data, exclude=text_column)
+            outputs.parquet_types(extras)
     from ..pipeline._load import load  # torch, transformers, spaCy: only now that the input and output are known good
 
     pipe = load(args.model, runtime=args.runtime, precision=args.precision, threads=args.threads, cache=args.cache)
     if args.input is not None:
-        inputs.check_columns(columns, args.input, text_column, args.id_column,
+        inputs.check_columns(data, args.input, text_column, args.id_column,
                              _output_columns(level or pipe.settings.output_level, args.positions, pipe.column_name))
+        if args.id_column is not None:
+            data = data.set_index(args.id_column)
     progress = not args.no_progress and sys.stderr.isatty()
-    frame = pipe.predict(data, output_level=args.level, positions=args.positions, progress=progress,
-                         text_column=text_column if args.input is not None else None, id_column=args.id_column)
-    outputs.write_output(frame, args.output, pipe.column_name, pipe.encoder.dim)
+    frames = pipe.predict_iter(data, output_level=args.level, positions=args.positions, progress=progress,
+                               text_column=text_column if args.input is not None else None)
+    outputs.write_output(_index_named(frames, args.id_column), args.output or _Stdout(), pipe.column_name,
+                         pipe.encoder.dim, source=extras)
+
+
+def _index_named(frames: Iterator[pd.DataFrame], id_column: str | None) -> Iterator[pd.DataFrame]:
+    """The chunks with the id column's name on their index, as ``predict(..., id_column=)`` names it."""
+    for frame in frames:
+        if id_column is not None:
+            frame.index.name = id_column
+        yield frame
 
 
 def _print_table(rows: list[dict[str, object]]) -> None:
@@ -173,7 +200,7 @@ def _print_table(rows: list[dict[str, object]]) -> None:
     names = ("name", "hf_id", "family", "dim", "max_wordpieces", "pooling", "tags", "license")
     cells = [names] + [tuple(str(row[n]) for n in names) for row in rows]
     widths = [max(len(line[k]) for line in cells) for k in range(len(names))]
-    print("\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells))
+    _say("".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() + "\n" for line in cells))
 
 
 def _download(args: argparse.Namespace) -> None:
@@ -183,7 +210,7 @@ def _download(args: argparse.Namespace) -> None:
                                  f"e.g. --to '{target}_bundle'.")
     from ..pipeline._load import load
 
-    print(load(args.name).save(target))
+    _say(f"{load(args.name).save(target)}\n")
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -197,26 +224,44 @@ def _run(args: argparse.Namespace) -> None:
         from ..models._browse import catalog_rows
 
         table = catalog_rows(args.query)
-        _print_table(table) if table else print(f"No catalog entry matches {args.query!r}.")
+        _print_table(table) if table else _say(f"No catalog entry matches {args.query!r}.\n")
     elif args.command == "info":
         from ..models._catalog import resolve
 
         entry = resolve(args.name)
-        for key, value in vars(entry).items():
-            print(f"{key:16} {value}")
-        print(f"{'column':16} {entry.column_name}")
+        _say("".join(f"{key:16} {value}\n" for key, value in [*vars(entry).items(), ("column", entry.column_name)]))
     elif args.command == "download":
         _download(args)
     elif args.command == "cache":
         from .. import cache
 
         report = cache.cache_info(args.path) if args.action == "info" else cache.cache_clear(args.path)
-        for key, value in report.items():
-            print(f"{key:16} {value}")
+        _say("".join(f"{key:16} {value}\n" for key, value in report.items()))
+
+
+def _say(text: str) -> None:
+    """``text`` to stdout, flushed: a closed pipe is left to ``main``; any other failure (a full disk) is E129."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        _silence_stdout()  # the unwritten rest would fail again in the interpreter's exit
+        raise OutputError("E129", f"Writing to standard output failed ({e.strerror or e}); free space where it "
+                          "goes, or send it elsewhere (predict: --output vectors.jsonl).") from None
+
+
+class _Stdout:
+    """Standard output as ``write_output``'s text stream: each chunk written with ``_say``."""
+
+    def write(self, text: str) -> None:
+        _say(text)
 
 
 def _silence_stdout() -> None:
-    """After a closed pipe: point stdout at /dev/null so the interpreter's final flush does not complain."""
+    """After a closed pipe or a failed write: point stdout at /dev/null so the interpreter's final flush does
+    not complain."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -239,8 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():  # restores the caller's warning display afterwards
             warnings.showwarning = _print_warning
-            _run(args)
-        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+            _run(args)  # every write to stdout is flushed: a closed pipe shows there, not in the interpreter's exit
     except NluLiteError as e:
         if debug:
             raise

@@ -1,9 +1,10 @@
 """Output files of the command line (.jsonl, .csv, .parquet, or JSON lines on stdout), written atomically.
 
 The path itself is checked before any model is loaded (``paths.check_output``). ``write_output`` serialises
-into a temporary file in the same folder, flushes it to disk and renames it over the target with
-``os.replace``: a write that fails midway (disk full, file size limit, Ctrl-C) leaves any previous file as it
-was and no partial file behind.
+chunk after chunk (``predict_iter``'s frames: memory bounded by the chunk, one Parquet row group each) into a
+temporary file in the same folder, flushes it to disk and renames it over the target with ``os.replace``: a
+write that fails midway (disk full, file size limit, Ctrl-C, SIGTERM) leaves any previous file as it was and
+no partial file behind. On stdout, JSON lines go out chunk by chunk as they are computed.
 
 Formats: the columns in the order of the Python API, with the index (``origin_index`` or the id column) first.
 Vectors are JSON lists in .jsonl and .csv (non-finite values as ``null``: JSON has no NaN) and fixed-size
@@ -12,29 +13,31 @@ float32 lists in .parquet; list- or dict-valued extra columns are JSON in .csv.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
-import sys
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidInputError, OutputError
+from ..errors import InvalidInputError, NluLiteError, OutputError
 
 
-def check_parquet_columns(frame: pd.DataFrame, exclude: str) -> None:
-    """Raise ``InvalidInputError`` naming the first column (other than ``exclude``) Parquet cannot store."""
+def parquet_types(frame: pd.DataFrame) -> dict[str, object]:
+    """The arrow type of every column of ``frame``; ``InvalidInputError`` names the first Parquet cannot store."""
     import pyarrow as pa
 
+    types = {}
     for name in frame.columns:
-        if name == exclude:
-            continue
         try:
-            pa.Table.from_pandas(frame[[name]], preserve_index=False)
+            types[name] = pa.Table.from_pandas(frame[[name]], preserve_index=False).schema.field(0).type
         except (pa.ArrowException, ValueError, TypeError) as e:
             kinds = sorted({type(v).__name__ for v in frame[name].tolist() if v is not None})
             raise InvalidInputError("E122",
@@ -42,6 +45,7 @@ def check_parquet_columns(frame: pd.DataFrame, exclude: str) -> None:
                 f"({type(e).__name__}: {' '.join(str(e).split())[:120]}). Make it one type first, e.g. "
                 f"df[{name!r}] = df[{name!r}].astype(str), or write .jsonl or .csv."
             ) from None
+    return types
 
 
 def _json_vector(vector: np.ndarray | None) -> list[float | None] | None:
@@ -88,30 +92,73 @@ def _jsonl_text(frame: pd.DataFrame, column: str) -> str:
                    for row in zip(*cells))
 
 
-def _write_jsonl(frame: pd.DataFrame, target: Path, column: str, dim: int) -> None:
-    with open(target, "w", encoding="utf-8", newline="") as f:
-        f.write(_jsonl_text(frame, column))
+def _nested_columns(frame: pd.DataFrame, exclude: str) -> set[str]:
+    """The object columns (other than ``exclude``) holding lists, tuples, dicts or arrays: JSON in a .csv."""
+    return {name for name in frame.columns if name != exclude and frame[name].dtype == object
+            and any(_is_nested(v) for v in frame[name])}
 
 
-def _write_csv(frame: pd.DataFrame, target: Path, column: str, dim: int) -> None:
-    frame = frame.copy()
-    frame[column] = [None if v is None else json.dumps(_json_vector(v)) for v in frame[column]]
-    for name in frame.columns:
-        if name != column and frame[name].dtype == object and any(_is_nested(v) for v in frame[name]):
+class _JsonlSink:
+    """One JSON object per row, chunk after chunk, into a text file (or stdout)."""
+
+    binary = False
+
+    def __init__(self, file, column: str, dim: int, source: pd.DataFrame | None) -> None:
+        self.file, self.column = file, column
+
+    def write(self, frame: pd.DataFrame) -> None:
+        self.file.write(_jsonl_text(frame, self.column))
+
+    def close(self) -> None:
+        pass
+
+
+class _CsvSink:
+    """CSV, the header with the first chunk; vectors and nested cells as JSON (nested: in any of ``source``'s
+    rows, so that a column is JSON in every chunk or in none)."""
+
+    binary = False
+
+    def __init__(self, file, column: str, dim: int, source: pd.DataFrame | None) -> None:
+        self.file, self.column, self.header = file, column, True
+        self.nested = set() if source is None else _nested_columns(source, column)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        frame = frame.copy()
+        frame[self.column] = [None if v is None else json.dumps(_json_vector(v)) for v in frame[self.column]]
+        for name in self.nested | _nested_columns(frame, self.column):
             frame[name] = [None if v is None else json.dumps(_plain(v), ensure_ascii=False) for v in frame[name]]
-    frame.to_csv(target, index=False)
+        frame.to_csv(self.file, index=False, header=self.header)
+        self.header = False
+
+    def close(self) -> None:
+        pass
 
 
-def _write_parquet(frame: pd.DataFrame, target: Path, column: str, dim: int) -> None:
-    """Parquet with the vector column where the API has it and the provenance record in the file's metadata."""
-    from ..provenance import write_parquet
+class _ParquetSink:
+    """One row group per chunk (``provenance.ParquetChunks``: the vector column where the API has it, the record
+    in the file's metadata). Every chunk gets the column types of ``source`` (else of the first chunk), so that
+    they share one schema: a column empty in the first chunk is not typed by it."""
 
-    check_parquet_columns(frame, exclude=column)
-    write_parquet(frame, target, column, dim)
+    binary = True
+
+    def __init__(self, file, column: str, dim: int, source: pd.DataFrame | None) -> None:
+        from ..provenance import ParquetChunks
+
+        self.file, self.column = file, column
+        self.chunks = ParquetChunks(file, column, dim, types=None if source is None else parquet_types(source),
+                                    preserve_index=False)  # the index is a column already
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.chunks.types is None:  # a mixed column: E122, not pyarrow's
+            self.chunks.types = parquet_types(frame.drop(columns=[self.column]))
+        self.chunks.write(frame)
+
+    def close(self) -> None:
+        self.chunks.close()
 
 
-_WRITERS: dict[str, Callable[[pd.DataFrame, Path, str, int], None]] = {
-    ".jsonl": _write_jsonl, ".csv": _write_csv, ".parquet": _write_parquet}
+_SINKS = {".jsonl": _JsonlSink, ".csv": _CsvSink, ".parquet": _ParquetSink}
 
 
 def _new_file_mode(path: Path) -> int:
@@ -124,17 +171,55 @@ def _new_file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """``write(temporary)`` then rename it onto ``path``; on any failure the temporary goes and ``path`` stays."""
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # as the shell reports a command ended by the signal: 143 for SIGTERM
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """SIGTERM raises ``SystemExit(143)`` inside the block (so ``finally`` clauses run, as on Ctrl-C); the
+    previous handler is back afterwards. Only the main thread can set handlers; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _write(sink, frames: Iterable[pd.DataFrame]) -> None:
+    """Each frame, its index a column, into ``sink``, which is then closed; after a failure too, quietly (the
+    file is dropped; an open Parquet writer would otherwise complain when collected, after the file closed)."""
+    try:
+        for frame in frames:
+            sink.write(frame.reset_index())
+    except BaseException:
+        with contextlib.suppress(Exception):
+            sink.close()
+        raise
+    sink.close()
+
+
+def _atomic_write(path: Path, frames: Iterable[pd.DataFrame], column: str, dim: int,
+                  source: pd.DataFrame | None) -> None:
+    """Frames written one by one into a temporary file, renamed onto ``path`` at the end; on any failure
+    (SIGTERM and Ctrl-C included) the temporary goes and ``path`` stays."""
+    make = _SINKS[path.suffix]
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     temporary = Path(name)
     try:
-        write(temporary)
-        with open(temporary, "rb+") as f:  # on disk before the rename, so a crash cannot leave an empty file
-            os.fsync(f.fileno())
-        os.chmod(temporary, _new_file_mode(path))
-        os.replace(temporary, path)
+        with _sigterm_exits():
+            with open(temporary, "wb") if make.binary else open(temporary, "w", encoding="utf-8", newline="") as f:
+                _write(make(f, column, dim, source), frames)
+                f.flush()
+                os.fsync(f.fileno())  # on disk before the rename, so a crash cannot leave an empty file
+            os.chmod(temporary, _new_file_mode(path))
+            os.replace(temporary, path)
+    except NluLiteError:
+        raise
     except OSError as e:
         raise OutputError("E123",
             f"Writing '{path}' failed ({e.strerror or e}); the previous file there, if any, is unchanged. Free space "
@@ -144,13 +229,16 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def write_output(frame: pd.DataFrame, path: Path | None, column: str, dim: int) -> None:
-    """Write a ``predict`` result (index as the first column) to ``path``, or as JSON lines to stdout.
+def write_output(frames: Iterable[pd.DataFrame], target: Path | TextIO, column: str, dim: int,
+                 source: pd.DataFrame | None = None) -> None:
+    """Write ``predict`` results (``predict_iter``'s chunks, or one frame in a list), index as the first column,
+    one chunk at a time (memory bounded by the chunk): to the file ``target`` (atomically, its suffix the
+    format), or as JSON lines to the text stream ``target`` (stdout).
 
-    ``dim``: the vector width for a Parquet file whose rows are all empty (otherwise read from the vectors).
+    ``dim``: the vector width for Parquet rows without a vector. ``source``: the input columns the output
+    carries (not the text), so that each is written the same way in every chunk.
     """
-    frame = frame.reset_index()
-    if path is None:
-        sys.stdout.write(_jsonl_text(frame, column))
-        return
-    _atomic_write(path, lambda temporary: _WRITERS[path.suffix](frame, temporary, column, dim))
+    if isinstance(target, Path):
+        _atomic_write(target, frames, column, dim, source)
+    else:
+        _write(_JsonlSink(target, column, dim, source), frames)

@@ -47,20 +47,39 @@ def check_output(path: Path) -> None:
     if path.suffix == ".parquet" and importlib.util.find_spec("pyarrow") is None:
         raise OutputError("E120", f"Writing '{path}' needs pyarrow: pip install 'nlu-lite[parquet]' (or pip install "
                           "pyarrow), or write .jsonl or .csv.")
-    try:  # the honest test of "may I create files here": do it (permissions, read-only mounts, /proc)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
-        os.close(fd)
-        os.unlink(probe)
+    try:
+        _probe(folder)
     except OSError as e:
         raise OutputError("E121", f"Cannot create files in '{folder}' for output '{path}' ({e.strerror or e}); "
                           "choose a folder you may write to, e.g. --output ./vectors" + path.suffix + ".") from None
 
 
+def _probe(folder: Path) -> None:
+    """Create and remove a file in ``folder``: the honest test of "may I create files here" (permissions,
+    read-only mounts, /proc); raises ``OSError`` if not."""
+    fd, probe = tempfile.mkstemp(dir=folder, prefix=".nlu-lite.", suffix=".probe")
+    os.close(fd)
+    os.unlink(probe)
+
+
 def check_cache(path: Path) -> None:
-    """Raise unless ``path`` can be a vector cache file: not a folder, inside an existing folder."""
+    """Raise unless ``path`` can be a vector cache file: not a folder, in an existing folder we may write to."""
     if path.is_dir():
         raise OutputError("E126", f"--cache '{path}' is a folder; name a file in it, e.g. --cache "
                           f"'{path}/vectors.sqlite'.")
+    above = next(p for p in path.parents if p.exists())  # the root always exists
+    if not above.is_dir():
+        raise OutputError("E131", f"--cache '{path}' lies under '{above}', which is a file, not a folder; choose "
+                          "another --cache path, e.g. --cache ./vectors.sqlite.")
     if not path.parent.is_dir():
-        raise OutputError("E127", f"The folder of --cache '{path}' does not exist (or is a file); create it "
-                          f"first: mkdir -p '{path.parent}'.")
+        raise OutputError("E127", f"The folder of --cache '{path}' does not exist; create it first: "
+                          f"mkdir -p '{path.parent}'.")
+    try:
+        if path.exists():
+            with open(path, "r+b"):
+                pass
+        else:
+            _probe(path.parent)
+    except OSError as e:
+        raise OutputError("E130", f"--cache '{path}' cannot be written ({e.strerror or e}); choose a file you may "
+                          "write to, e.g. --cache ./vectors.sqlite.") from None

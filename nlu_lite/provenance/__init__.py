@@ -13,11 +13,12 @@ import sys
 import types
 
 from ._attach import attach, provenance, spark_metadata
-from ._parquet import parquet_support, read_parquet, write_parquet, write_parquet_chunks
+from ._parquet import ParquetChunks, parquet_support, parquet_table, read_parquet, write_parquet, write_parquet_chunks
 from ._record import ATTRS_KEY, FORMAT, REQUIRED_FACTS, collect, resolved_revision
 
 __all__ = ["collect", "attach", "provenance", "resolved_revision", "write_parquet", "write_parquet_chunks",
-           "read_parquet", "parquet_support", "spark_metadata", "FORMAT", "ATTRS_KEY", "REQUIRED_FACTS"]
+           "read_parquet", "parquet_support", "parquet_table", "ParquetChunks", "spark_metadata", "FORMAT",
+           "ATTRS_KEY", "REQUIRED_FACTS"]
 
 
 class _CallableModule(types.ModuleType):

@@ -66,13 +66,17 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None 
     and ``attrs``.
     """
     _, pq = _pyarrow()
-    pq.write_table(_arrow_table(df, column, dim, preserve_index=None), Path(path).expanduser())
+    pq.write_table(parquet_table(df, column, dim), Path(path).expanduser())
 
 
-def _arrow_table(df: pd.DataFrame, column: str | None, dim: int | None, preserve_index: bool | None):
-    """``df`` as an Arrow table: the vector column(s) fixed-size lists, the record in the schema metadata.
+def parquet_table(df: pd.DataFrame, column: str | None = None, dim: int | None = None, *,
+                  types: Mapping[str, object] | None = None, preserve_index: bool | None = None):
+    """The ``pyarrow.Table`` that ``write_parquet`` writes: vector column(s) and provenance metadata included.
 
-    ``column=None`` with several models' columns (``load("a b")``): every column ending in ``_embeddings``.
+    ``column=None`` with several models' columns (``load("a b")``): each model's vector column. ``types``:
+    arrow types for some of the other columns, used instead of the ones inferred from ``df`` (so the tables of
+    several chunks, written as row groups of one file, share one schema); ``preserve_index`` as
+    ``pyarrow.Table.from_pandas``'s.
     """
     pa, _ = _pyarrow()
     from ..pipeline._frames import embedding_column
@@ -85,6 +89,10 @@ def _arrow_table(df: pd.DataFrame, column: str | None, dim: int | None, preserve
     else:
         names = [embedding_column(df, column)]
     table = pa.Table.from_pandas(df.drop(columns=names), preserve_index=preserve_index)
+    for other, kind in (types or {}).items():
+        position = table.schema.get_field_index(other)
+        if position >= 0 and not table.schema.field(position).type.equals(kind):
+            table = table.set_column(position, pa.field(other, kind), pa.array(df[other], type=kind, from_pandas=True))
     for name in names:
         facts = models.get(name, {}) if isinstance(models, Mapping) else (record or {})
         vectors = _vector_array(pa, df[name].tolist(), name, dim if dim is not None else facts.get("dim"))
@@ -97,6 +105,33 @@ def _arrow_table(df: pd.DataFrame, column: str | None, dim: int | None, preserve
     return table.replace_schema_metadata(meta)
 
 
+class ParquetChunks:
+    """predict() frames written one by one as row groups of one Parquet file (an open binary file or a path).
+
+    Every chunk gets the column types of the first (or ``types``), so that all share one schema: a column that
+    is empty in the first chunk is cast to the type the first chunk gave it, or to ``types``' when given.
+    """
+
+    def __init__(self, file, column: str | None = None, dim: int | None = None, *,
+                 types: Mapping[str, object] | None = None, preserve_index: bool = True) -> None:
+        self.file, self.column, self.dim, self.types = file, column, dim, types
+        self.preserve_index, self.writer, self.rows = preserve_index, None, 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        _, pq = _pyarrow()
+        table = parquet_table(frame, self.column, self.dim, types=self.types, preserve_index=self.preserve_index)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.file, table.schema)
+        elif not table.schema.equals(self.writer.schema):
+            table = table.cast(self.writer.schema)
+        self.writer.write_table(table)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 def write_parquet_chunks(frames: Iterable[pd.DataFrame], path: str | os.PathLike, column: str | None = None,
                          dim: int | None = None) -> int:
     """Write predict() frames (``predict_iter``'s chunks) to one Parquet file, a row group per frame, as they come.
@@ -106,30 +141,22 @@ def write_parquet_chunks(frames: Iterable[pd.DataFrame], path: str | os.PathLike
     ``path`` untouched). The record of the first frame goes into the file's metadata, as ``write_parquet``
     does; ``read_parquet`` reads it back. Returns the number of rows written.
     """
-    _, pq = _pyarrow()
     target = Path(path).expanduser()
     handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
-    writer, rows = None, 0
+    sink = ParquetChunks(staging, column, dim)  # an index per chunk (preserve_index): not a range
     try:
         for frame in frames:
-            table = _arrow_table(frame, column, dim, preserve_index=True)  # an index per chunk, not a range
-            if writer is None:
-                writer = pq.ParquetWriter(staging, table.schema)
-            elif table.schema != writer.schema:
-                table = table.cast(writer.schema)
-            writer.write_table(table)
-            rows += table.num_rows
-        if writer is None:
+            sink.write(frame)
+        if sink.writer is None:
             raise InvalidInputError("E359", "write_parquet_chunks() got no frame to write; pass predict_iter(...).")
-        writer.close()
+        sink.close()
         os.replace(staging, target)
     except BaseException:  # KeyboardInterrupt too: never leave the temporary file behind
-        if writer is not None:
-            writer.close()
+        sink.close()
         Path(staging).unlink(missing_ok=True)
         raise
-    return rows
+    return sink.rows
 
 
 def _vector_cells(array) -> list[np.ndarray | None]:
