@@ -49,10 +49,12 @@ def _vector_array(pa, cells: list, name: str, dim: object):
     dim = dims[0][0] if dims else dim
     kinds = {a.dtype for a in arrays if a is not None}
     dtype = np.float32 if kinds <= {np.dtype(np.float32)} else np.float64  # float64 kept exactly, never narrowed
-    filled = [np.zeros(dim, dtype) if a is None else a.astype(dtype, copy=False) for a in arrays]
-    flat = np.concatenate(filled) if filled else np.zeros(0, dtype)
+    flat = np.zeros((len(arrays), dim), dtype)  # one copy of the vectors, which arrow then takes without copying
+    for row, a in enumerate(arrays):
+        if a is not None:
+            flat[row] = a
     mask = pa.array([a is None for a in arrays], pa.bool_())
-    return pa.FixedSizeListArray.from_arrays(pa.array(flat), dim, mask=mask)
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), dim, mask=mask)
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike, column: str | None = None,
