@@ -25,3 +25,31 @@ def test_cpu_features_reads_this_machine():
     text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
     assert ("avx512_bf16" in text.split()) == ("avx512_bf16" in flags)
     assert cpu_features.has_native_bf16() == bool({"avx512_bf16", "amx_bf16"} & set(text.split()))
+
+
+@pytest.mark.parametrize(("flags", "precision", "reason"), [
+    ({"amx_tile", "amx_bf16", "avx512_bf16", "avx512_vnni"}, "bf16", "AMX"),
+    ({"avx512_vnni", "avx512_bf16"}, "int8", "VNNI"),
+    ({"avx2", "fma"}, "fp32", "neither AMX nor VNNI"),
+])
+def test_cpu_features_openvino_fast_says_what_it_chose_and_why(flags, precision, reason):
+    pytest.importorskip("openvino", reason="pip install 'nlu-lite[openvino]'")
+    from nlu_lite.runtimes import _openvino
+
+    chosen, why = _openvino.fast_choice(frozenset(flags))
+    assert chosen == precision == _openvino.fast_precision(frozenset(flags))
+    assert why.startswith(f"fast: {precision}") and reason in why
+
+
+@pytest.mark.parametrize(("native", "precision"), [(True, "bf16"), (False, "fp32")])
+def test_cpu_features_torch_fast_says_what_it_chose(tiny_cased_dir, monkeypatch, native, precision):
+    import nlu_lite
+    from nlu_lite.runtimes import _torch
+
+    monkeypatch.setattr(_torch, "cpu_has_bf16", lambda: native)
+    pipe = nlu_lite.load(path=tiny_cased_dir, precision="fast", device="cpu")
+    assert pipe.encoder.runtime.precision == precision
+    assert f"precision={precision} (fast: {precision}" in repr(pipe)
+    assert nlu_lite.provenance(pipe.predict("Chest pain.", output_level="document"))["chosen"].startswith("fast:")
+    explicit = nlu_lite.load(path=tiny_cased_dir, precision="fp32", device="cpu")
+    assert "(fast:" not in repr(explicit) and explicit.encoder.runtime.chosen == ""

@@ -234,7 +234,8 @@ class Engine:
             model=self.entry.name, hub_id=self.entry.hf_id, requested_revision=self.entry.revision,
             revision=self.commit or provenance.resolved_revision(self.source.folder), source_kind=self.source.kind,
             family=self.encoder.family, runtime=rt.name, device=str(rt.device), precision=rt.precision,
-            compute=rt.compute, window=window_size(s, self.entry, self.encoder), do_lower_case=self.entry.do_lower_case,
+            compute=rt.compute, chosen=getattr(rt, "chosen", ""), window=window_size(s, self.entry, self.encoder),
+            do_lower_case=self.entry.do_lower_case,
             sentence_splitter=self.sentence_splitter, column=self.column_name, dim=vector_width(s, self.encoder.dim),
             settings=asdict(s))
 

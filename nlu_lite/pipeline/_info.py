@@ -39,7 +39,8 @@ def info_text(pipe: Engine) -> str:
         f"weights          {e.hf_id} @ {e.revision} (commit {pipe.commit or 'unknown'}), licence: {e.license}",
         f"source           {pipe.source.kind}: {pipe.source.folder}",
         f"family           {enc.family}, sequences {template}",
-        f"runtime          {rt.name} on {rt.device}, precision {rt.precision}, threads {rt.threads or 'default'}",
+        f"runtime          {rt.name} on {rt.device}, precision {rt.precision}"
+        + (f" ({rt.chosen})" if getattr(rt, "chosen", "") else "") + f", threads {rt.threads or 'default'}",
         f"vectors          {enc.dim} floats per row in column {pipe.column_name!r}",
         f"casing           {casing}",
         f"sentences        {pipe.sentence_splitter!r} splitter",

@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     import pyspark.sql
 
 
+def _chosen(runtime) -> str:
+    """`` (fast: ...)`` when ``precision="fast"`` chose the runtime's precision, else nothing."""
+    chosen = getattr(runtime, "chosen", "")
+    return f" ({chosen})" if chosen else ""
+
+
 class Pipeline(Engine):
     """A loaded model with its text processing; call ``predict`` to get embeddings as a DataFrame."""
 
@@ -31,7 +37,7 @@ class Pipeline(Engine):
         rt = self.encoder.runtime
         return (f"Pipeline({self.entry.name!r}, source={self.source.kind}:{self.source.folder}, "
                 f"family={self.encoder.family}, dim={self.encoder.dim}, runtime={rt.name}, device={rt.device}, "
-                f"precision={rt.precision}, level={self.settings.output_level}, "
+                f"precision={rt.precision}{_chosen(rt)}, level={self.settings.output_level}, "
                 f"subword_pooling={self.settings.subword_pooling})")
 
     def print_info(self) -> None:

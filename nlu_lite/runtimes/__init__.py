@@ -64,6 +64,7 @@ class Runtime(Protocol):
     threads: int | None  # CPU threads asked for (None: the runtime's default)
     dim: int  # hidden size of one output vector
     num_layers: int  # transformer layers; hidden state 0 is the embedding output, num_layers the last
+    chosen: str  # optional: why precision="fast" became ``precision``, in words ("" when one was asked for)
 
     def forward(self, ids: np.ndarray, mask: np.ndarray, layers: tuple[int, ...] = (-1,)) -> np.ndarray:
         """Hidden states of a padded batch.

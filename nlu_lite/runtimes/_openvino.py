@@ -51,13 +51,18 @@ def fast_precision(flags: frozenset[str] | None = None) -> str:
     2.3x and int8 1.7x, so bf16; with AVX-512 BF16 but no AMX (AMD Zen 4, issue 15) int8 ran 2.7x and bf16
     2.1x, so int8. Other CPUs are unmeasured: int8 where they have VNNI (8-bit dot products), else fp32.
     """
+    return fast_choice(flags)[0]
+
+
+def fast_choice(flags: frozenset[str] | None = None) -> tuple[str, str]:
+    """``fast_precision`` and why, in words (``pipe.encoder.runtime.chosen``)."""
     flags = cpu_features.cpu_flags() if flags is None else flags
     flags = flags or frozenset()
     if cpu_features.has_amx(flags):
-        return "bf16"
+        return "bf16", "fast: bf16, this CPU has AMX"
     if flags & {"avx512_vnni", "avx_vnni", "avx512_bf16"}:
-        return "int8"
-    return "fp32"
+        return "int8", "fast: int8, this CPU has 8-bit dot products (VNNI) and no AMX"
+    return "fp32", "fast: fp32, this CPU has neither AMX nor VNNI (int8 and bf16 were not faster there)"
 
 
 class OpenVinoRuntime:
@@ -65,6 +70,7 @@ class OpenVinoRuntime:
 
     name = "openvino"
     device = "cpu"
+    chosen = ""  # why precision="fast" became this precision ("" when a precision was asked for)
 
     def __init__(self, folder: Path, *, family: str | None, precision: str, threads: int | None) -> None:
         started = time.perf_counter()
@@ -112,7 +118,10 @@ def open_runtime(folder: Path, *, family: str | None = None, device: str = "auto
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise InvalidOptionError("E304", f"threads={threads!r} must be a positive integer or None "
                                  "(OpenVINO's default: every core), e.g. threads=2.")
-    return OpenVinoRuntime(folder, family=family, precision=_effective_precision(precision), threads=threads)
+    chosen = fast_choice() if precision == "fast" else (_effective_precision(precision), "")
+    runtime = OpenVinoRuntime(folder, family=family, precision=chosen[0], threads=threads)
+    runtime.chosen = chosen[1]
+    return runtime
 
 
 def _effective_precision(precision: str | None) -> str:
@@ -121,8 +130,6 @@ def _effective_precision(precision: str | None) -> str:
         raise InvalidOptionError("E305", f"precision={precision!r} is not one of {list(PRECISIONS)} for "
                                  "runtime='openvino'; e.g. precision='int8', or 'fast' for the fastest "
                                  "accurate one on this CPU.")
-    if precision == "fast":
-        return fast_precision()
     if precision == "bf16" and cpu_features.has_native_bf16() is False:
         raise InvalidOptionError("E306", "precision='bf16' needs a CPU with native bf16 (AVX-512 BF16 or AMX); "
                                  "this one has neither, so it would be emulated and slower than fp32. Use "

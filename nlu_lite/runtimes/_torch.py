@@ -73,9 +73,17 @@ def fast_precision(device: torch.device) -> str:
     0.998 bar for an int8 ``fast`` choice; for int8 speed use ``runtime="openvino"``. CUDA fp16 is unmeasured
     here (no GPU was lent to this project's machines).
     """
+    return fast_choice(device)[0]
+
+
+def fast_choice(device: torch.device) -> tuple[str, str]:
+    """``fast_precision`` and why, in words (``pipe.encoder.runtime.chosen``)."""
     if device.type == "cuda":
-        return "fp16"
-    return "bf16" if cpu_has_bf16() else "fp32"
+        return "fp16", "fast: fp16 on CUDA"
+    if cpu_has_bf16():
+        return "bf16", "fast: bf16, this CPU computes bf16 natively"
+    return "fp32", ("fast: fp32, this CPU has no native bf16 and torch's int8 is below the accuracy bar; "
+                    "runtime='openvino' has a faster int8")
 
 
 def _check_precision(precision: str, device: torch.device) -> None:
@@ -117,6 +125,7 @@ class TorchRuntime:
     """A transformers model run eagerly by torch (see ``nlu_lite.runtimes.Runtime``)."""
 
     name = "torch"
+    chosen = ""  # why precision="fast" became this precision ("" when a precision was asked for)
 
     def __init__(self, model: torch.nn.Module, device: torch.device, precision: str, threads: int | None) -> None:
         self.device = str(device)
@@ -166,11 +175,14 @@ def open_runtime(folder: Path, *, family: str | None = None, device: str = "auto
     """Load ``folder`` for eager torch (see the module docstring for precisions)."""
     where = resolve_device(device)
     precision = precision or "fp32"
+    chosen = ""
     if precision == "fast":
-        precision = fast_precision(where)
+        precision, chosen = fast_choice(where)
     _check_precision(precision, where)
     if threads is not None:
         if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
             raise InvalidOptionError("E020", f"threads={threads!r} must be a positive integer.")
         torch.set_num_threads(threads)
-    return TorchRuntime(load_model(folder, family), where, precision, threads)
+    runtime = TorchRuntime(load_model(folder, family), where, precision, threads)
+    runtime.chosen = chosen
+    return runtime
