@@ -33,7 +33,15 @@ class NluLiteError(Exception):
 
 
 class UnknownModelError(NluLiteError, LookupError):
-    """A model name that is neither in the catalog nor an existing folder."""
+    """A model name that is neither in the catalog nor an existing folder.
+
+    The message is ``problem`` (what happened, with the closest catalog names, also in ``suggestions``) and
+    then ``fix`` (the Python calls that help); the command line shows ``problem`` with its own fix instead.
+    """
+
+    def __init__(self, code: str, problem: str, *, fix: str, suggestions: tuple[str, ...] = ()) -> None:
+        self.problem, self.fix, self.suggestions = problem, fix, tuple(suggestions)
+        super().__init__(code, f"{problem} {fix}")
 
 
 class ModelNotAvailableError(NluLiteError, FileNotFoundError):

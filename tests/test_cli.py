@@ -326,6 +326,7 @@ def test_cli_file_size_limit_midway_keeps_previous_file(tiny_cased_dir, tmp_path
     argv = ["predict", "--input", str(source), "--model", str(tiny_cased_dir), "--output", str(out), "--level",
             "token"]
     assert main(argv[:-4] + ["--output", str(tmp_path / f"full{suffix}"), "--level", "token"]) == 0
+    capsys.readouterr()  # the full run's summary line
     limit = (tmp_path / f"full{suffix}").stat().st_size // 2
     (tmp_path / f"full{suffix}").unlink()
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
@@ -378,7 +379,8 @@ def test_cli_warning_is_one_line_and_nan_vectors_are_json_null(tiny_cased_dir, t
     assert main(["predict", "pain \x07 fever \x07", "--model", str(tiny_cased_dir), "--level", "token",
                  "--output", str(out)]) == 0
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nlu-lite: warning: 2 token(s) consist only")
+    assert len(lines) == 2 and lines[0].startswith("nlu-lite: warning: 2 token(s) consist only")
+    assert lines[1].startswith("nlu-lite: wrote 4 rows to ")  # the summary line after the written file
     with out.open(newline="", encoding="utf-8") as f:
         vectors = [_exact_json(row[COLUMN]) for row in csv.DictReader(f)]
     assert [all(x is None for x in v) for v in vectors] == [False, True, False, True]

@@ -18,9 +18,10 @@ def _existing(path: str | os.PathLike) -> Path:
 
 
 def cache_info(path: str | os.PathLike) -> dict:
-    """``info()`` of the cache file at ``path`` (for ``nlu-lite cache info PATH``); it must exist."""
+    """``info()`` of the cache file at ``path`` (for ``nlu-lite cache info PATH``); it must exist. Without
+    ``stats``: they count a handle's reads and writes, and this handle is new."""
     with VectorCache(_existing(path)) as store:
-        return store.info()
+        return {key: value for key, value in store.info().items() if key != "stats"}
 
 
 def cache_clear(path: str | os.PathLike) -> dict:

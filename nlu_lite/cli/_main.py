@@ -1,24 +1,28 @@
 """The ``nlu-lite`` command (also ``python -m nlu_lite``): predict, catalog, search, info, download.
 
 Careful and fast: everything that can be checked without a model (the input file, its format and columns,
-the output folder and suffix) is checked before one is loaded, and torch, transformers and spaCy are imported
-only by ``predict`` and ``download``. Every expected failure is one line, ``nlu-lite: error: ...``, on stderr
-and exit code 1 (``--debug`` shows the traceback), a failed write to stdout included; usage errors exit with 2;
-a closed pipe ends quietly; SIGTERM during a write exits 143 without a temporary file left.
+the output folder and suffix, a --precision the runtime or this machine cannot run) is checked before one is
+loaded, and torch, transformers and spaCy are imported only by ``predict`` (torch early only to ask about CUDA
+for --precision fp16 or bf16) and ``download``. Every expected failure is one line, ``nlu-lite: error: ...``,
+on stderr and exit code 1 (``--debug`` shows the traceback), a failed write to stdout included; usage errors
+exit with 2; a closed pipe ends quietly; SIGTERM during a write exits 143 without a temporary file left. A
+written --output file is reported in one summary line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._version import __version__
-from ..errors import InvalidInputError, InvalidOptionError, NluLiteError, OutputError
+from ..errors import InvalidInputError, InvalidOptionError, NluLiteError, OutputError, UnknownModelError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +31,7 @@ EPILOG = """examples:
   nlu-lite predict "Patient denies chest pain." --level token        JSON lines on stdout
   nlu-lite predict --input notes.csv --text-column note --id-column note_id \\
                    --output vectors.parquet --level sentence --no-progress
-  nlu-lite predict --input note.txt --positions --output tokens.jsonl   begin/end index the file's text
+  nlu-lite predict --input note.txt --level token --positions --output tokens.jsonl   begin/end index the file's text
   nlu-lite predict --input notes.csv --output docs.parquet --level document \\
                    --runtime openvino --precision fast --cache vectors.sqlite   fast, and re-runs read vectors
   nlu-lite catalog                                                     every model reference
@@ -39,7 +43,8 @@ inputs: .csv, .jsonl, .parquet (one row per text) or .txt (the whole file is one
 text from standard input: nlu-lite predict - < note.txt
 outputs: .jsonl, .csv (vectors as JSON lists) or .parquet, written chunk by chunk (256 input rows at a time,
 so memory stays bounded) to a temporary file and renamed: a failed, interrupted or terminated (SIGTERM) run
-never leaves a partial file nor touches an existing one. Errors: one line and exit code 1.
+never leaves a partial file nor touches an existing one; a written file is reported in one summary line on
+stderr (rows, file, seconds, cache hits and misses). Errors: one line and exit code 1.
 """
 
 
@@ -51,6 +56,7 @@ def _positive_int(value: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from .. import levels, runtimes  # the registries of output levels (numpy only) and of runtimes (light)
+    from ..pipeline import _resources as resources  # standard library only
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -69,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
                          "has no format to read it by: save it to a file)")
     predict.add_argument("--text-column", help="column holding the text (default: text)")
     predict.add_argument("--id-column", help="column identifying the rows, used as the output's row id")
-    predict.add_argument("--output", type=Path, help=".csv, .parquet or .jsonl (default: JSON lines on stdout)")
+    predict.add_argument("--output", type=Path, help=".csv, .parquet or .jsonl (default: JSON lines on stdout); "
+                         "a written file ends with one summary line on stderr: rows, file, seconds, and cache hits "
+                         "and misses with --cache (JSON lines on stdout come without it)")
     predict.add_argument("--level", choices=[n for n in levels.names() if not levels.get(n).needs_spans],
                          help="output level (default: the model's; span level needs spans: use the Python API)")
     predict.add_argument("--model", default=None, help="catalog name, alias or folder (default: all-MiniLM-L6-v2)")
@@ -84,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--cache", type=Path, help="vector cache file (SQLite): re-runs read the vectors of "
                          "texts seen before")
     predict.add_argument("--no-progress", action="store_true",
-                         help="no progress bar (it is shown only on a terminal, on predictions longer than 1 s)")
+                         help="no progress bar (it is shown only on a terminal, on predictions longer than "
+                              f"{resources.BAR_DELAY_S:g} s)")
     sub.add_parser("catalog", parents=[common], help="list the model catalog")
     search = sub.add_parser("search", parents=[common], help="search the catalog (every word must match)")
     search.add_argument("query")
@@ -142,9 +151,57 @@ def _output_columns(level: str | None, positions: bool, vector_column: str | Non
     return tuple(name for name, _ in levels.get(level).output_columns(positions, vector_column))
 
 
+def _planned_runtime(args: argparse.Namespace) -> str:
+    """The runtime load() will use: --runtime, else the one a bundle folder was saved with, else torch."""
+    if args.runtime is not None:
+        return args.runtime
+    from ..models._sources import is_folder_name
+    from ..pipeline._spec import BUNDLE_FILE, Spec
+
+    folder = Path(args.model).expanduser() if args.model and is_folder_name(args.model) else None
+    if folder is not None and (folder / BUNDLE_FILE).is_file():
+        return Spec.read_bundle(folder).runtime
+    return "torch"
+
+
+def _has_cuda() -> bool:
+    """Whether torch sees a CUDA device; asked only for --precision fp16 or bf16 (torch is imported next anyway)."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _check_precision(args: argparse.Namespace) -> None:
+    """--precision against what is known before the model loads: the runtime's list (the registry), and, as
+    load() documents the precisions, fp16 needs CUDA and bf16 CUDA or a CPU computing bf16 natively (where the
+    CPU's flags are unknown the runtime decides). The runtimes check again, for the device they run on."""
+    precision = args.precision
+    if precision is None:
+        return
+    from .. import runtimes
+    from ..runtimes import _cpu_features as cpu
+
+    runtime = _planned_runtime(args)
+    listed = runtimes.get(runtime).precisions
+    if precision not in listed:
+        others = [name for name in runtimes.names() if precision in runtimes.get(name).precisions]
+        raise InvalidOptionError("E132", f"--precision {precision} is not one the runtime {runtime} takes (it takes "
+                                 f"{', '.join(listed)}); pass one of those, e.g. --precision fast, or a runtime "
+                                 f"that takes {precision}: " + " or ".join(f"--runtime {n}" for n in others) + ".")
+    if precision == "fp16" and not _has_cuda():
+        raise InvalidOptionError("E133", "--precision fp16 needs a CUDA GPU, and torch sees none on this machine; "
+                                 "use --precision fast (the fastest precision that meets the accuracy bars here) "
+                                 "or --precision fp32.")
+    if precision == "bf16" and cpu.has_native_bf16() is False and not _has_cuda():
+        raise InvalidOptionError("E134", "--precision bf16 needs a CPU that computes bf16 natively (AVX-512 BF16 or "
+                                 "AMX) or, with --runtime torch, a CUDA GPU; this machine has neither, so bf16 would "
+                                 "be emulated and slower than fp32. Use --precision fast or --precision fp32.")
+
+
 def _predict(args: argparse.Namespace) -> None:
     from . import _paths as paths
 
+    start = time.perf_counter()
     text_column = args.text_column or "text"
     if args.input is not None and str(args.input) == "-":
         raise InvalidInputError("E128", "--input - is not read: a table on standard input has no suffix to tell "
@@ -172,6 +229,7 @@ def _predict(args: argparse.Namespace) -> None:
         extras = data.drop(columns=[text_column])
         if args.output is not None and args.output.suffix == ".parquet":
             outputs.parquet_types(extras)
+    _check_precision(args)
     from ..pipeline._load import load  # torch, transformers, spaCy: only now that the input and output are known good
 
     pipe = load(args.model, runtime=args.runtime, precision=args.precision, threads=args.threads, cache=args.cache)
@@ -183,8 +241,23 @@ def _predict(args: argparse.Namespace) -> None:
     progress = not args.no_progress and sys.stderr.isatty()
     frames = pipe.predict_iter(data, output_level=args.level, positions=args.positions, progress=progress,
                                text_column=text_column if args.input is not None else None)
-    outputs.write_output(_index_named(frames, args.id_column), args.output or _Stdout(), pipe.column_name,
-                         pipe.encoder.dim, source=extras)
+    rows = outputs.write_output(_index_named(frames, args.id_column), args.output or _Stdout(), pipe.column_name,
+                                pipe.encoder.dim, source=extras)
+    if args.output is not None:  # stdout carries the rows only
+        stats = pipe.cache.stats if pipe.cache is not None else None
+        print(_summary(rows, args.output, time.perf_counter() - start, stats), file=sys.stderr)
+
+
+def _summary(rows: int, path: Path, seconds: float, cache_stats: dict[str, int] | None) -> str:
+    """The line a written file ends with: rows, file, seconds since the command began, and the cache's counts."""
+    def count(n: int, noun: str, plural: str) -> str:
+        return f"{n:,} {noun if n == 1 else plural}"
+
+    line = f"nlu-lite: wrote {count(rows, 'row', 'rows')} to {path} in {seconds:.1f} s"
+    if cache_stats is not None:
+        line += (f" (cache: {count(cache_stats['hits'], 'hit', 'hits')}, "
+                 f"{count(cache_stats['misses'], 'miss', 'misses')})")
+    return line
 
 
 def _index_named(frames: Iterator[pd.DataFrame], id_column: str | None) -> Iterator[pd.DataFrame]:
@@ -229,14 +302,44 @@ def _run(args: argparse.Namespace) -> None:
         from ..models._catalog import resolve
 
         entry = resolve(args.name)
-        _say("".join(f"{key:16} {value}\n" for key, value in [*vars(entry).items(), ("column", entry.column_name)]))
+        _print_fields([*vars(entry).items(), ("column", entry.column_name)])
     elif args.command == "download":
         _download(args)
     elif args.command == "cache":
         from .. import cache
 
         report = cache.cache_info(args.path) if args.action == "info" else cache.cache_clear(args.path)
-        _say("".join(f"{key:16} {value}\n" for key, value in report.items()))
+        _print_fields(report.items())
+
+
+def _print_fields(items: Iterable[tuple[str, object]]) -> None:
+    """One ``name  value`` line per field, readable: ``max_bytes`` as ``max bytes  4.0 GiB``."""
+    _say("".join(f"{key.replace('_', ' '):16} {_readable(key, value)}\n" for key, value in items))
+
+
+def _readable(key: str, value: object) -> str:
+    """A field's value for people: numbers with thousands separators, ``*_bytes`` in KiB/MiB/GiB, yes/no, lists
+    joined, ``none`` for nothing; texts inside a mapping quoted (a prompt's trailing space shows)."""
+    if value is None or value == () or value == [] or value == {}:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and key.endswith("_bytes"):
+        return _size(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items())
+    return str(value)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:,} bytes"
 
 
 def _say(text: str) -> None:
@@ -270,6 +373,20 @@ def _silence_stdout() -> None:
         pass
 
 
+_MODEL_FIXES = {  # the command line's advice for an unknown model name, instead of the library's Python calls
+    "predict": "Find a model with `nlu-lite search WORD`, or pass a local model folder with --model FOLDER.",
+    "info": "Find a model with `nlu-lite search WORD` (every one: `nlu-lite catalog`).",
+    "download": "Find a model with `nlu-lite search WORD`.",
+}
+
+
+def _cli_message(error: NluLiteError, command: str) -> str:
+    """The error's message, an unknown model name's fix given as nlu-lite commands and flags."""
+    if isinstance(error, UnknownModelError):
+        return f"[{error.code}] {error.problem} {_MODEL_FIXES[command]}"
+    return str(error)
+
+
 def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as one line each, like errors (no source line, no file path)."""
     print(f"nlu-lite: warning: {' '.join(str(message).split())}", file=sys.stderr)
@@ -288,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     except NluLiteError as e:
         if debug:
             raise
-        print(f"nlu-lite: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"nlu-lite: error: {' '.join(_cli_message(e, args.command).split())}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `nlu-lite catalog | head -5`: the reader has what it wanted
         _silence_stdout()

@@ -189,23 +189,27 @@ def _sigterm_exits() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
-def _write(sink, frames: Iterable[pd.DataFrame]) -> None:
+def _write(sink, frames: Iterable[pd.DataFrame]) -> int:
     """Each frame, its index a column, into ``sink``, which is then closed; after a failure too, quietly (the
-    file is dropped; an open Parquet writer would otherwise complain when collected, after the file closed)."""
+    file is dropped; an open Parquet writer would otherwise complain when collected, after the file closed).
+    Returns the number of rows written."""
+    rows = 0
     try:
         for frame in frames:
             sink.write(frame.reset_index())
+            rows += len(frame)
     except BaseException:
         with contextlib.suppress(Exception):
             sink.close()
         raise
     sink.close()
+    return rows
 
 
 def _atomic_write(path: Path, frames: Iterable[pd.DataFrame], column: str, dim: int,
-                  source: pd.DataFrame | None) -> None:
-    """Frames written one by one into a temporary file, renamed onto ``path`` at the end; on any failure
-    (SIGTERM and Ctrl-C included) the temporary goes and ``path`` stays."""
+                  source: pd.DataFrame | None) -> int:
+    """Frames written one by one into a temporary file, renamed onto ``path`` at the end (returns the rows); on
+    any failure (SIGTERM and Ctrl-C included) the temporary goes and ``path`` stays."""
     make = _SINKS[path.suffix]
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -213,11 +217,12 @@ def _atomic_write(path: Path, frames: Iterable[pd.DataFrame], column: str, dim: 
     try:
         with _sigterm_exits():
             with open(temporary, "wb") if make.binary else open(temporary, "w", encoding="utf-8", newline="") as f:
-                _write(make(f, column, dim, source), frames)
+                rows = _write(make(f, column, dim, source), frames)
                 f.flush()
                 os.fsync(f.fileno())  # on disk before the rename, so a crash cannot leave an empty file
             os.chmod(temporary, _new_file_mode(path))
             os.replace(temporary, path)
+        return rows
     except NluLiteError:
         raise
     except OSError as e:
@@ -230,15 +235,14 @@ def _atomic_write(path: Path, frames: Iterable[pd.DataFrame], column: str, dim: 
 
 
 def write_output(frames: Iterable[pd.DataFrame], target: Path | TextIO, column: str, dim: int,
-                 source: pd.DataFrame | None = None) -> None:
+                 source: pd.DataFrame | None = None) -> int:
     """Write ``predict`` results (``predict_iter``'s chunks, or one frame in a list), index as the first column,
     one chunk at a time (memory bounded by the chunk): to the file ``target`` (atomically, its suffix the
     format), or as JSON lines to the text stream ``target`` (stdout).
 
     ``dim``: the vector width for Parquet rows without a vector. ``source``: the input columns the output
-    carries (not the text), so that each is written the same way in every chunk.
+    carries (not the text), so that each is written the same way in every chunk. Returns the rows written.
     """
     if isinstance(target, Path):
-        _atomic_write(target, frames, column, dim, source)
-    else:
-        _write(_JsonlSink(target, column, dim, source), frames)
+        return _atomic_write(target, frames, column, dim, source)
+    return _write(_JsonlSink(target, column, dim, source), frames)

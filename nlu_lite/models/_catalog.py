@@ -287,21 +287,21 @@ def find(name: str) -> CatalogEntry | None:
 def resolve(name: str) -> CatalogEntry:
     """Find the catalog entry for a name, alias or hub id; raise ``UnknownModelError`` with suggestions."""
     if not isinstance(name, str) or not name.strip():
-        raise UnknownModelError("E041",
-            f"Model name {name!r} is not a non-empty string. Pass a catalog name such as "
-            "'en.embed_sentence.all_minilm_l6_v2' (see nlu_lite.catalog()), or load(path='folder')."
-        )
+        raise UnknownModelError("E041", f"Model name {name!r} is not a non-empty string.",
+                                fix="Pass a catalog name such as 'en.embed_sentence.all_minilm_l6_v2' (see "
+                                "nlu_lite.catalog()), or load(path='folder').")
     entry = find(name)
     if entry is not None:
         return entry
-    candidates = {**_hub_index(), **_index()}
-    closest = difflib.get_close_matches(_key(name), list(candidates), n=5, cutoff=0.4)
-    suggestions = list(dict.fromkeys(candidates[k].name for k in closest))
-    hint = f" Closest catalog names: {', '.join(suggestions)}." if suggestions else ""
+    candidates = {**_hub_index(), **_index()}  # hub ids, names and aliases; difflib's default bar of 0.6, so
+    closest = difflib.get_close_matches(_key(name), list(candidates), n=5)  # 'foo' gets nothing, not 'biolord'
+    suggestions = tuple(dict.fromkeys(candidates[k].name for k in closest))
+    hint = (f"Closest catalog names: {', '.join(suggestions)}." if suggestions
+            else f"No catalog name resembles {name!r}.")
     raise UnknownModelError("E042",
-        f"Unknown model name {name!r}: it is not in the catalog and not an existing folder.{hint} "
-        "Browse with nlu_lite.search('<word>'), or load a local model with nlu_lite.load(path='<folder>')."
-    )
+        f"Unknown model name {name!r}: it is not in the catalog and not an existing folder. {hint}",
+        fix="Browse with nlu_lite.search('<word>'), or load a local model with nlu_lite.load(path='<folder>').",
+        suggestions=suggestions)
 
 
 def entries() -> tuple[CatalogEntry, ...]:
