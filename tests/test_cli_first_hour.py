@@ -56,6 +56,7 @@ def _one_error_line(err: str, code: str) -> str:
 def test_cli_precision_this_machine_lacks_fails_before_the_model_loads(precision, cuda, native_bf16, code, loads,
                                                                        monkeypatch, capsys):
     monkeypatch.setattr(cli, "_has_cuda", lambda: cuda)
+    monkeypatch.setattr(cli, "_has_mps", lambda: False)  # not an Apple Silicon machine
     monkeypatch.setattr(_cpu_features, "has_native_bf16", lambda flags=None: native_bf16)
     argv = ["predict", "Chest pain.", "--precision", precision]
     if code is None:

@@ -151,3 +151,33 @@ def test_public_api_is_small():
     for error in ("UnknownModelError", "ModelNotAvailableError", "ModelLoadError", "InvalidOptionError",
                   "InvalidInputError", "CatalogError"):
         assert issubclass(getattr(nlu_lite.errors, error), nlu_lite.errors.NluLiteError)
+
+
+@pytest.mark.parametrize(("cuda", "mps", "expected"), [(True, True, "cuda"), (False, True, "mps"),
+                                                      (False, False, "cpu")])
+def test_loading_auto_device_prefers_cuda_then_apple_silicon(monkeypatch, cuda, mps, expected):
+    import torch
+
+    from nlu_lite.runtimes import _torch as torch_runtime
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch_runtime, "mps_available", lambda: mps)
+    assert torch_runtime.resolve_device("auto").type == expected
+    cpu_fast = "bf16" if torch_runtime.cpu_has_bf16() else "fp32"
+    assert torch_runtime.fast_choice(torch.device(expected))[0] == (cpu_fast if expected == "cpu" else "fp16")
+
+
+def test_loading_mps_refusals_are_ours(monkeypatch):
+    import torch
+
+    from nlu_lite.errors import InvalidOptionError
+    from nlu_lite.runtimes import _torch as torch_runtime
+
+    monkeypatch.setattr(torch_runtime, "mps_available", lambda: False)
+    with pytest.raises(InvalidOptionError, match="E019.*Apple Silicon"):
+        torch_runtime.resolve_device("mps")
+    with pytest.raises(InvalidOptionError, match="E027"):
+        torch_runtime._check_precision("bf16", torch.device("mps"))
+    with pytest.raises(InvalidOptionError, match="E012"):
+        torch_runtime._check_precision("int8", torch.device("mps"))
+    torch_runtime._check_precision("fp16", torch.device("mps"))  # fp16 runs there

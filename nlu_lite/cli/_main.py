@@ -171,6 +171,13 @@ def _has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
+def _has_mps() -> bool:
+    """Whether torch sees Apple Silicon's GPU, which runs fp16 too."""
+    from ..runtimes._torch import mps_available
+
+    return mps_available()
+
+
 def _check_precision(args: argparse.Namespace) -> None:
     """--precision against what is known before the model loads: the runtime's list (the registry), and, as
     load() documents the precisions, fp16 needs CUDA and bf16 CUDA or a CPU computing bf16 natively (where the
@@ -188,8 +195,9 @@ def _check_precision(args: argparse.Namespace) -> None:
         raise InvalidOptionError("E132", f"--precision {precision} is not one the runtime {runtime} takes (it takes "
                                  f"{', '.join(listed)}); pass one of those, e.g. --precision fast, or a runtime "
                                  f"that takes {precision}: " + " or ".join(f"--runtime {n}" for n in others) + ".")
-    if precision == "fp16" and not _has_cuda():
-        raise InvalidOptionError("E133", "--precision fp16 needs a CUDA GPU, and torch sees none on this machine; "
+    if precision == "fp16" and not _has_cuda() and not _has_mps():
+        raise InvalidOptionError("E133", "--precision fp16 needs a GPU (CUDA or Apple Silicon), and torch sees none "
+                                 "here; "
                                  "use --precision fast (the fastest precision that meets the accuracy bars here) "
                                  "or --precision fp32.")
     if precision == "bf16" and cpu.has_native_bf16() is False and not _has_cuda():

@@ -90,7 +90,8 @@ def load(name: str | list | dict | None = None, *, path: str | os.PathLike | Non
         revision: hub revision overriding the catalog's.
         runtime: what runs the model: ``"torch"`` (default; see ``nlu_lite.runtimes.names()``). A bundle
             restores the runtime it was saved with.
-        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        device: ``"auto"`` (CUDA when available, else Apple Silicon's GPU, else the CPU), ``"cpu"``, ``"cuda"``
+            or ``"mps"`` (Apple Silicon: fp32 or fp16).
         precision: ``"fp32"`` (default), ``"int8"`` (CPU), ``"bf16"`` (CUDA, or a CPU with native bf16),
             ``"fp16"`` (CUDA), or ``"fast"``: the fastest one meeting the accuracy bars on this machine
             (see each runtime's ``fast_precision``; ``pipe.encoder.runtime.precision`` says which). A bundle

@@ -37,7 +37,7 @@ def _one_thread_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_one_thread_after_fork)
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "mps")
 _COMPUTE = {"fp32": "fp32", "int8": "dynamic int8 attention projections", "fp16": "fp16", "bf16": "bf16"}
 
 
@@ -49,15 +49,24 @@ def _bf16_linear_weights(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
+def mps_available() -> bool:
+    """Whether torch can run on Apple Silicon's GPU (Metal Performance Shaders)."""
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
 def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when available, else the CPU."""
+    """``auto`` picks CUDA when available, else Apple Silicon's GPU (``mps``), else the CPU."""
     if not isinstance(device, str) or (device not in DEVICES and not device.startswith("cuda:")):
         raise InvalidOptionError("E009", f"device={device!r} is not one of {list(DEVICES)} (or 'cuda:N').")
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if mps_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InvalidOptionError(
             "E010", f"device={device!r} was asked for but torch sees no CUDA device; use device='cpu'.")
+    if device == "mps" and not mps_available():
+        raise InvalidOptionError("E019", "device='mps' was asked for but torch sees no Apple "
+                                 "Silicon GPU (macOS on an M-series Mac, torch built with MPS); use device='cpu'.")
     return torch.device(device)
 
 
@@ -78,8 +87,8 @@ def fast_precision(device: torch.device) -> str:
 
 def fast_choice(device: torch.device) -> tuple[str, str]:
     """``fast_precision`` and why, in words (``pipe.encoder.runtime.chosen``)."""
-    if device.type == "cuda":
-        return "fp16", "fast: fp16 on CUDA"
+    if device.type in ("cuda", "mps"):
+        return "fp16", f"fast: fp16 on {device.type.upper()} (unmeasured here: no GPU was lent)"
     if cpu_has_bf16():
         return "bf16", "fast: bf16, this CPU computes bf16 natively"
     return "fp32", ("fast: fp32, this CPU has no native bf16 and torch's int8 is below the accuracy bar; "
@@ -92,7 +101,10 @@ def _check_precision(precision: str, device: torch.device) -> None:
                                  "runtime='torch'.")
     if precision == "int8" and device.type != "cpu":
         raise InvalidOptionError("E012", "precision='int8' (dynamic quantization) runs on the CPU only; "
-                                 "use precision='fp16' or 'bf16' on CUDA, or device='cpu'.")
+                                 "use precision='fp16' (or 'bf16' on CUDA) on a GPU, or device='cpu'.")
+    if precision == "bf16" and device.type == "mps":
+        raise InvalidOptionError("E027", "precision='bf16' is not offered on Apple Silicon "
+                                 "(device='mps'); use precision='fp16' or 'fp32'.")
     if precision == "fp16" and device.type == "cpu":
         raise InvalidOptionError("E013", "precision='fp16' is for CUDA; on the CPU use 'fp32', 'bf16' or 'int8'.")
     if precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
