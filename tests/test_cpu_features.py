@@ -53,3 +53,32 @@ def test_cpu_features_torch_fast_says_what_it_chose(tiny_cased_dir, monkeypatch,
     assert nlu_lite.provenance(pipe.predict("Chest pain.", output_level="document"))["chosen"].startswith("fast:")
     explicit = nlu_lite.load(path=tiny_cased_dir, precision="fp32", device="cpu")
     assert "(fast:" not in repr(explicit) and explicit.encoder.runtime.chosen == ""
+
+
+@pytest.mark.parametrize(("answers", "expected"), [
+    ({"machdep.cpu.features": "FPU SSE AVX1.0 FMA", "machdep.cpu.leaf7_features": "AVX2 AVX512F AVX512VNNI"},
+     {"avx512_vnni", "avx2", "avx1_0", "fma"}),
+    ({"hw.optional.arm": "hw.optional.arm.FEAT_BF16: 1\nhw.optional.arm.FEAT_I8MM: 1\nhw.optional.arm.FEAT_SME: 0"},
+     {"bf16", "i8mm"}),
+    ({}, None),
+])
+def test_cpu_features_macos_from_sysctl(answers, expected):
+    def sysctl(*args):
+        names = [a for a in args if a != "-n"]
+        return "\n".join(answers.get(n, "") for n in names if n in answers) if "-n" in args else answers.get(
+            names[0], "")
+
+    flags = cpu_features._macos_flags(sysctl)
+    assert (flags is None and expected is None) or expected <= flags
+    if expected and "avx512_vnni" in expected:
+        assert cpu_features.has_native_bf16(flags) is False and not cpu_features.has_amx(flags)
+
+
+def test_cpu_features_unknown_platform_is_none(monkeypatch):
+    monkeypatch.setattr(cpu_features.sys, "platform", "win32")
+    monkeypatch.setattr(cpu_features.Path, "read_text", lambda *a, **k: (_ for _ in ()).throw(OSError("absent")))
+    cpu_features.cpu_flags.cache_clear()
+    try:
+        assert cpu_features.cpu_flags() is None and cpu_features.has_native_bf16() is None
+    finally:
+        cpu_features.cpu_flags.cache_clear()
