@@ -193,6 +193,9 @@ class Engine:
         if output_level is not None or spans is not None:
             options["output_level"] = output_level or "span"
         settings = self.settings.updated("predict()", **options)
+        if settings.truncate_dim is not None and settings.truncate_dim > self.encoder.dim:
+            raise InvalidOptionError("E080", f"truncate_dim={settings.truncate_dim} is wider than this model's "
+                                     f"{self.encoder.dim} dimensions; pass at most {self.encoder.dim}.")
         request = None if spans is None else span_input.request(spans, None)
         record = self.provenance(settings)
         key_base = fingerprint(record) if self.cache is not None else ""
@@ -275,6 +278,8 @@ class Engine:
         with resources.timed(stats, "forward_s"):
             encoded = self._encode(wp, units, texts, s, target, key_base)
         stats["forward_s"] -= stats["tokenize_s"] - tokenized  # units tokenized inside (cache misses) count once
+        if s.truncate_dim is not None:  # Matryoshka: the first dimensions, before pooling and normalisation
+            encoded = np.ascontiguousarray(encoded[:, :s.truncate_dim])
         with resources.timed(stats, "pool_s"):
             rows = level.rows(texts, seg, units, wp, encoded, s)
         with resources.timed(stats, "dataframe_s"):

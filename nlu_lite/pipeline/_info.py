@@ -25,6 +25,7 @@ _SETTING_HELP = {
     "prompt": "text put before every unit as context (never a row)",
     "layer_combine": "several layers: 'mean' or 'concat'",
     "span_pooling": "span vector from its wordpieces: 'mean', 'first', 'max'",
+    "truncate_dim": "keep the first k dimensions (Matryoshka models); None = all",
 }
 
 

@@ -29,6 +29,7 @@ class Settings:
     layers: int | tuple[int, ...] = -1  # hidden states to use: -1 = last layer, 0 = embeddings, or several
     layer_combine: str = "mean"  # several layers: "mean" (same width) or "concat" (len(layers) x dim)
     span_pooling: str = "mean"  # span level: "mean", "first" or "max" of the span's wordpieces
+    truncate_dim: int | None = None  # keep the first k dimensions (Matryoshka), re-normalised where normalize is on
 
     def validate(self) -> Settings:
         levels.get(self.output_level)  # raises, listing the registered levels
@@ -61,6 +62,13 @@ class Settings:
         if self.layer_combine not in ("mean", "concat"):
             raise InvalidOptionError("E422", f"layer_combine={self.layer_combine!r} is not valid; choose 'mean' or "
                                      "'concat'.")
+        if self.truncate_dim is not None and (not isinstance(self.truncate_dim, int) or
+                                              isinstance(self.truncate_dim, bool) or self.truncate_dim < 1):
+            raise InvalidOptionError("E078", f"truncate_dim={self.truncate_dim!r} must be a positive number of "
+                                     "dimensions (or None for all), e.g. truncate_dim=256.")
+        if self.truncate_dim is not None and not isinstance(self.layers, int) and self.layer_combine == "concat":
+            raise InvalidOptionError("E079", "truncate_dim keeps the first dimensions of one model vector; with "
+                                     "layer_combine='concat' use layer_combine='mean', or leave truncate_dim out.")
         for name in ("normalize", "positions", "progress"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidOptionError("E054", f"{name}={getattr(self, name)!r} must be True or False.")
@@ -106,6 +114,8 @@ def window_size(s: Settings, entry, encoder) -> int:
 
 
 def vector_width(s: Settings, dim: int) -> int:
-    """Floats per output vector: ``dim``, times the layers concatenated, times 2 for ``first_last`` tokens."""
+    """Floats per output vector: ``dim`` (or ``truncate_dim``), times the layers concatenated, times 2 for
+    ``first_last`` tokens."""
+    dim = min(dim, s.truncate_dim or dim)
     layers = 1 if isinstance(s.layers, int) or s.layer_combine == "mean" else len(s.layers)
     return dim * layers * (2 if s.output_level == "token" and s.subword_pooling == "first_last" else 1)
