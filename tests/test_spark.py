@@ -285,3 +285,115 @@ def test_spark_text_column_that_cannot_be_text_fails_on_the_driver(spark, tiny_c
     sdf = spark.createDataFrame(rows, schema=schema)
     with pytest.raises(nlu_lite.errors.InvalidInputError, match=f"E064.*'text' has Spark type {shown}"):
         tiny_cased.predict(sdf, id_column="note_id")
+
+
+# --- how the model reaches the executors (ship_model=) and Spark ML vectors (vectors=) ---
+
+def copied_model(source: Path, tmp_path: Path):
+    """A pipeline loaded from a copy of ``source`` in ``tmp_path`` (so that a test may delete the folder)."""
+    folder = shutil.copytree(source, tmp_path / source.name)  # same name: same vector column
+    return nlu_lite.load(path=folder), folder
+
+
+@pytest.mark.slow
+def test_spark_shipped_model_needs_no_driver_folder_on_executors(spark, tiny_cased, tiny_cased_dir, tmp_path,
+                                                                  monkeypatch, caplog):
+    """ship_model=True in local mode: executors rebuild from the archive SparkFiles unpacks, not the driver's
+    folder, which is deleted before the job runs; the archive is added once per SparkContext."""
+    pipe, folder = copied_model(tiny_cased_dir, tmp_path)
+    added = []
+    real_add = spark.sparkContext.addArchive
+    monkeypatch.setattr(spark.sparkContext, "addArchive", lambda path: (added.append(path), real_add(path)))
+    local = pandas_frame()
+    sdf = spark.createDataFrame(local.astype({"text": object})).repartition(2)
+    with caplog.at_level("INFO", logger="nlu_lite"):
+        first = pipe.predict(sdf, output_level="document", id_column="note_id", positions=True, ship_model=True)
+    lines = [r.getMessage() for r in caplog.records if r.name == "nlu_lite"]
+    assert len(lines) == 1 and "shipped to the executors as archive" in lines[0], lines
+    again = pipe.predict(sdf, output_level="sentence", id_column="note_id", positions=True, ship_model=True)
+    assert len(added) == 1 and added[0].endswith(".zip#" + added[0].rsplit("#", 1)[1])  # once per context
+    shutil.rmtree(folder)
+    for result, level in ((first, "document"), (again, "sentence")):
+        got = sort(result.toPandas(), level)
+        expected = sort(tiny_cased.predict(local, output_level=level, id_column="note_id", positions=True)
+                        .reset_index(), level)
+        assert got[level].fillna("<na>").tolist() == expected[level].fillna("<na>").tolist()
+        for a, b in zip(got[tiny_cased.column_name], expected[tiny_cased.column_name]):
+            assert (a is None) == (b is None)
+            if b is not None:
+                np.testing.assert_allclose(np.asarray(a, dtype=np.float32), b, atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ship_model", ["auto", False])
+def test_spark_local_master_reads_the_path_and_says_so(spark, tiny_cased, caplog, ship_model):
+    sdf = spark.createDataFrame(pandas_frame().astype({"text": object}))
+    with caplog.at_level("INFO", logger="nlu_lite"):
+        tiny_cased.predict(sdf, id_column="note_id", ship_model=ship_model)
+    lines = [r.getMessage() for r in caplog.records if r.name == "nlu_lite"]
+    assert len(lines) == 1 and "read the model at the driver's path" in lines[0], lines
+    assert str(tiny_cased.source.folder) in lines[0] and "local[2]" in lines[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ship_model", ["auto", True, False])
+def test_spark_model_folder_gone_from_the_driver_fails_on_the_driver(spark, tiny_cased_dir, tmp_path, ship_model):
+    pipe, folder = copied_model(tiny_cased_dir, tmp_path)
+    shutil.rmtree(folder)
+    sdf = spark.createDataFrame(pandas_frame().astype({"text": object}))
+    with pytest.raises(nlu_lite.errors.ModelNotAvailableError, match=f"E452.*'{folder}'"):
+        pipe.predict(sdf, id_column="note_id", ship_model=ship_model)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("options", "code"), [({"ship_model": "yes"}, "E450"), ({"ship_model": 1}, "E450"),
+                                               ({"vectors": "numpy"}, "E451")])
+def test_spark_bad_ship_model_or_vectors_fail_on_the_driver(spark, tiny_cased, options, code):
+    sdf = spark.createDataFrame(pandas_frame().astype({"text": object}))
+    with pytest.raises(nlu_lite.errors.InvalidOptionError, match=code):
+        tiny_cased.predict(sdf, id_column="note_id", **options)
+
+
+@pytest.mark.parametrize("ship_model", [True])
+def test_spark_connect_cannot_ship_the_model(tiny_cased, ship_model):
+    """A Spark Connect DataFrame has no SparkContext to add an archive to: one clear error before any job."""
+    fake = type("DataFrame", (), {"__module__": "pyspark.sql.connect.dataframe", "mapInPandas": None})()
+    with pytest.raises(nlu_lite.errors.InvalidOptionError, match="E453.*ship_model=False"):
+        tiny_cased.predict(fake, ship_model=ship_model)
+
+
+@pytest.mark.slow
+def test_spark_ml_vectors_keep_provenance_and_fit_kmeans(spark, tiny_cased):
+    from pyspark.ml.clustering import KMeans
+    from pyspark.ml.linalg import VectorUDT
+
+    column = tiny_cased.column_name
+    sdf = spark.createDataFrame(pandas_frame().astype({"text": object})).repartition(2)
+    arrays = tiny_cased.predict(sdf, output_level="sentence", id_column="note_id", positions=True)
+    ml = tiny_cased.predict(sdf, output_level="sentence", id_column="note_id", positions=True, vectors="ml")
+    assert isinstance(ml.schema[column].dataType, VectorUDT)
+    assert ml.columns == arrays.columns
+    assert nlu_lite.provenance(ml) == nlu_lite.provenance(arrays)
+    keys = ["note_id", "sentence_id", "begin"]
+    got = sort(ml.toPandas(), "sentence").sort_values(keys, kind="stable").reset_index(drop=True)
+    expected = arrays.toPandas().sort_values(keys, kind="stable").reset_index(drop=True)
+    assert len(got) == len(expected)
+    for a, b in zip(got[column], expected[column]):
+        assert (a is None) == (b is None)
+        if b is not None:
+            np.testing.assert_allclose(a.toArray(), np.asarray(b, dtype=np.float64), atol=1e-6)
+    model = KMeans(k=2, seed=1, featuresCol=column).fit(ml.dropna(subset=[column]))
+    assert len(model.clusterCenters()) == 2 and len(model.clusterCenters()[0]) == tiny_cased.encoder.dim
+
+
+@pytest.mark.parametrize(("archive", "code"), [(None, "E455"), ("nlu_lite_model_x", "E454")])
+def test_spark_executor_without_the_model_says_why(tiny_cased, tmp_path, monkeypatch, archive, code):
+    """On an executor: the driver's path missing (ship_model=False), or a shipped archive not unpacked."""
+    pyspark = pytest.importorskip("pyspark")
+    from dataclasses import replace
+
+    monkeypatch.setattr(pyspark.SparkFiles, "get", classmethod(lambda cls, name: str(tmp_path / name)))
+    spec = replace(tiny_cased.spec(), model_path=str(tmp_path / "gone") if archive is None else ".").to_json()
+    batches = iter([pd.DataFrame({"id": [1], "text": ["Chest pain."]})])
+    with pytest.raises(nlu_lite.errors.NluLiteError, match=code):
+        list(nlu_spark.predict_partition(batches, spec, "text", "id", {"progress": False}, None, archive))

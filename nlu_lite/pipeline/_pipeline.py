@@ -79,7 +79,14 @@ class Pipeline(Engine):
             **options: per-call overrides of the settings: ``positions`` (add ``begin``/``end``, end exclusive),
                 ``subword_pooling`` (``first``, ``last``, ``mean``, ``first_last``), ``pooling`` (``mean``,
                 ``cls``, ``max``), ``normalize`` (L2-normalise sentence/document vectors), ``batch_tokens``,
-                ``max_batch_size``, ``chunk_size``.
+                ``max_batch_size``, ``chunk_size``. Two more for a Spark DataFrame only:
+                ``ship_model`` (``"auto"``, default: ship unless the master is ``local[...]``; ``True``: a zipped
+                ``save()`` bundle goes with the job via ``SparkContext.addArchive``, made once per model revision
+                and SparkContext, so executors need no copy of the model; ``False``: executors read the driver's
+                model folder at the same path, e.g. a bundle on shared storage; Spark Connect has no SparkContext:
+                there the path is used and ``True`` is an error) and ``vectors`` (``"array"``, default:
+                ``array<float>``; ``"ml"``: ``pyspark.ml.linalg`` vectors for Spark ML, provenance kept in the
+                column's metadata). One INFO line on the ``nlu_lite`` logger says how the model travels.
 
         Returns:
             One row per token, sentence or document, indexed by the input's index (``origin_index``, or the

@@ -1,10 +1,20 @@
 """The same predict() on a Spark DataFrame, computed on the executors with ``mapInPandas``.
 
 Each executor Python worker loads the model once (cached by its rebuild spec) and reuses it for every batch and
-every task it runs. Models reach the executors as a local path: the driver's model folder (a packaged model,
-the Hugging Face cache or a folder), which must exist at the same path on the executors: on a cluster, put a
-``pipe.save()`` bundle on shared storage and ``load(path=...)`` it. pyspark is only imported here, when a
-Spark DataFrame is passed.
+every task it runs. How the model reaches the executors (``ship_model=``):
+
+- shipped (``True``; ``"auto"`` when the master is not ``local[...]``): a ``pipe.save()`` bundle of the model,
+  zipped once per model revision, runtime and precision in a temporary folder that lives as long as the
+  SparkContext, added once per SparkContext with ``SparkContext.addArchive(zip + "#alias")``; executors rebuild
+  from the bundle that ``SparkFiles.get(alias)`` finds, and the task's spec names the alias, not a path;
+- the path (``False``; ``"auto"`` on ``local[...]`` and on Spark Connect): the driver's model folder (a packaged
+  model, the Hugging Face cache or a folder), which must exist at the same path on the executors: on a cluster,
+  put a ``pipe.save()`` bundle on shared storage and ``load(path=...)`` it.
+
+Spark Connect has no SparkContext to add archives to: ``ship_model=True`` there fails on the driver. One INFO
+line on the ``nlu_lite`` logger says which applies at the start of each job. ``vectors="ml"`` returns the vector
+column as ``pyspark.ml.linalg`` vectors (``VectorUDT``) for Spark ML, its provenance metadata kept.
+pyspark is only imported here, when a Spark DataFrame is passed.
 
 Spans (``spans=``) come as ``nlu_lite.terms``/``patterns`` (matched on the executors) or as a table keyed by
 ``id_column`` (a Spark or pandas DataFrame: id, ``begin``, ``end``, optional ``label``), which is grouped by id and
@@ -14,22 +24,28 @@ driver, as in pandas. Lists of spans per row have no meaning here: a Spark DataF
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import shutil
+import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .. import levels, provenance
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidOptionError, ModelLoadError, ModelNotAvailableError
+from ..pipeline._bundle import write_bundle
 from ..pipeline._documents import is_spark_dataframe
 from ..pipeline._engine import Engine
-from ..pipeline._spec import Spec
+from ..pipeline._spec import BUNDLE_FILE, Spec
 from ..text import _spans as span_input
 
 if TYPE_CHECKING:
@@ -40,14 +56,42 @@ SPANS_COLUMN = "__nlu_lite_spans"  # the per-row span lists joined to the input 
 _CACHE: dict[str, Engine] = {}
 _MATCHERS: dict[str, span_input.MatcherSpans] = {}
 _CACHE_LOCK = threading.Lock()
+_LOG = logging.getLogger("nlu_lite")
+SHIP_MODEL = (True, False, "auto")
+VECTORS = ("array", "ml")
 
 
-def cached_pipeline(spec: str) -> Engine:
-    """The pipeline for a JSON rebuild spec, built once per Python process."""
+def cached_pipeline(spec: str, archive: str | None = None) -> Engine:
+    """The pipeline for a JSON rebuild spec, built once per Python process.
+
+    ``archive``: the alias of a shipped bundle (``SparkFiles.get(archive)``), whose model files replace the
+    spec's ``model_path``; ``None``: the spec's own path.
+    """
+    folder = None
+    if archive is not None:
+        from pyspark import SparkFiles
+
+        folder = Path(SparkFiles.get(archive))
+    key = spec if folder is None else f"{folder}\n{spec}"
     with _CACHE_LOCK:
-        if spec not in _CACHE:
-            _CACHE[spec] = Engine.from_spec(Spec.from_json(spec, "The Spark task's pipeline spec"))
-        return _CACHE[spec]
+        if key not in _CACHE:
+            rebuild = Spec.from_json(spec, "The Spark task's pipeline spec")
+            if folder is not None:
+                if not (folder / BUNDLE_FILE).is_file():
+                    raise ModelLoadError(
+                        "E454", f"The model archive {archive!r} shipped with this job is not unpacked at '{folder}' "
+                        f"on this executor (no {BUNDLE_FILE} there). Check that the executors can fetch files from "
+                        "the driver (spark.driver.host), or put a pipe.save() bundle on storage every node mounts "
+                        "and predict with ship_model=False.")
+                rebuild = replace(rebuild, model_path=Spec.read_bundle(folder).model_path)
+            elif not Path(rebuild.model_path).is_dir():
+                raise ModelNotAvailableError(
+                    "E455", f"The model folder '{rebuild.model_path}' does not exist on this executor (host "
+                    f"{socket.gethostname()}): with ship_model=False (or 'auto' on a local master) executors read "
+                    "the driver's path. Predict with ship_model=True to send the model with the job, or put a "
+                    "pipe.save() bundle on storage every node mounts and load(path=...) it.")
+            _CACHE[key] = Engine.from_spec(rebuild)
+        return _CACHE[key]
 
 
 def _cached_matcher(request: span_input.MatcherSpans) -> span_input.MatcherSpans:
@@ -58,13 +102,15 @@ def _cached_matcher(request: span_input.MatcherSpans) -> span_input.MatcherSpans
 
 
 def predict_partition(batches: Iterator[pd.DataFrame], spec: str, text_column: str, id_column: str, options: dict,
-                      matcher: span_input.MatcherSpans | None = None) -> Iterator[pd.DataFrame]:
+                      matcher: span_input.MatcherSpans | None = None,
+                      archive: str | None = None) -> Iterator[pd.DataFrame]:
     """The function run on each partition: Arrow batches in, predict() frames out, ids as a column.
 
     ``matcher``: terms or patterns to find in every batch; else a batch may carry ``SPANS_COLUMN``, the spans of
-    each row as a list of ``{begin, end, label}``, which becomes the batch's per-row span lists.
+    each row as a list of ``{begin, end, label}``, which becomes the batch's per-row span lists. ``archive``: the
+    alias of the shipped model bundle (see ``cached_pipeline``).
     """
-    pipe = cached_pipeline(spec)
+    pipe = cached_pipeline(spec, archive)
     if matcher is not None:
         matcher = _cached_matcher(matcher)
     for batch in batches:
@@ -119,6 +165,82 @@ def _workers_use_driver_python(sdf: pyspark.sql.DataFrame) -> None:
         context.pythonExec = sys.executable
 
 
+@dataclass
+class _Shipments:
+    """The model archives added to one SparkContext, and the temporary folder that holds them while it runs."""
+
+    context: object
+    folder: tempfile.TemporaryDirectory = field(
+        default_factory=lambda: tempfile.TemporaryDirectory(prefix="nlu_lite-spark-"))
+    aliases: set[str] = field(default_factory=set)
+
+
+_SHIPPED: dict[str, _Shipments] = {}  # by SparkContext applicationId
+_SHIP_LOCK = threading.Lock()
+
+
+def _ship(context, pipe: Engine) -> str:
+    """Add a zipped bundle of ``pipe``'s model to ``context`` (once per model revision, runtime and precision, and
+    SparkContext); returns its alias, which ``SparkFiles.get`` resolves on the executors."""
+    record = pipe.provenance()
+    key = json.dumps([record["model"], record["revision"], record["runtime"], record["precision"]])
+    alias = "nlu_lite_model_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    with _SHIP_LOCK:
+        for app, old in list(_SHIPPED.items()):  # stopped contexts no longer serve their archives
+            if getattr(old.context, "_jsc", None) is None:
+                old.folder.cleanup()
+                del _SHIPPED[app]
+        if context.applicationId not in _SHIPPED:
+            _SHIPPED[context.applicationId] = _Shipments(context)
+        shipments = _SHIPPED[context.applicationId]
+        if alias not in shipments.aliases:
+            bundle = write_bundle(pipe.source.folder, pipe.spec(), Path(shipments.folder.name) / alias)
+            archive = shutil.make_archive(str(bundle), "zip", root_dir=bundle)
+            shutil.rmtree(bundle)
+            context.addArchive(f"{archive}#{alias}")
+            shipments.aliases.add(alias)
+    return alias
+
+
+def _ships_model(pipe: Engine, sdf, ship_model: object) -> bool:
+    """Whether this job ships the model (else the executors read the driver's path); fails on the driver, before
+    anything runs, when neither can work."""
+    if ship_model not in SHIP_MODEL or not isinstance(ship_model, (bool, str)):
+        raise InvalidOptionError("E450", f"ship_model={ship_model!r} is not one of {list(SHIP_MODEL)}: True ships "
+                                 "the model with the job (SparkContext.addArchive), False has the executors read "
+                                 "it at the driver's path, 'auto' (default) ships unless the master is local.")
+    if not Path(pipe.source.folder).is_dir():
+        raise ModelNotAvailableError("E452", f"The model folder '{pipe.source.folder}' this pipeline was loaded "
+                                     "from no longer exists on the driver, so it can neither be shipped nor read by "
+                                     "the executors. Load the model again (nlu_lite.load(...)) and predict with it.")
+    if type(sdf).__module__.startswith("pyspark.sql.connect"):
+        if ship_model is True:
+            raise InvalidOptionError(
+                "E453", "ship_model=True needs a SparkContext to add the model archive to, and a Spark Connect "
+                "DataFrame has none on the client. Put a bundle on storage the Spark Connect server's executors "
+                "mount (pipe.save('/shared/bundles/name')), load it with nlu_lite.load(path=...) and predict with "
+                "ship_model=False (or 'auto').")
+        return False
+    return ship_model is True or (ship_model == "auto" and not _master(sdf).startswith("local"))
+
+
+def _master(sdf) -> str:
+    """The Spark master URL, or ``"Spark Connect"`` (no SparkContext on the client)."""
+    if type(sdf).__module__.startswith("pyspark.sql.connect"):
+        return "Spark Connect"
+    return str(sdf.sparkSession.sparkContext.master)
+
+
+def _as_ml_vectors(result, column: str, metadata: dict):
+    """``result`` with ``column`` as ``pyspark.ml.linalg`` vectors (float64), its provenance metadata kept."""
+    from pyspark.ml.functions import array_to_vector
+    from pyspark.sql import functions as F
+
+    vectors = F.when(_column(column).isNotNull(), array_to_vector(_column(column)))  # null stays null (not an NPE)
+    return result.select(*[vectors.alias(name, metadata=metadata) if name == column else _column(name)
+                           for name in result.columns])
+
+
 def _column(name: str):
     """A Spark column by its exact name: quoted, so that names with dots or spaces are not parsed as paths."""
     from pyspark.sql import functions as F
@@ -163,10 +285,18 @@ def predict_spark(pipe: Engine, sdf: pyspark.sql.DataFrame, output_level: str | 
 
     ``id_column`` names a column that identifies input rows; it comes first in the output, under its own name.
     Without it, an ``origin_index`` column is added with ``monotonically_increasing_id()`` (stable for a given
-    partitioning of the input). ``spans``: see the module docstring.
+    partitioning of the input). ``spans``: see the module docstring. Two ``options`` are Spark's own, not
+    settings: ``ship_model`` (``"auto"``, ``True``, ``False``) and ``vectors`` (``"array"``, ``"ml"``).
     """
     from pyspark.sql import functions as F
 
+    options = dict(options)
+    ship_model, vectors = options.pop("ship_model", "auto"), options.pop("vectors", "array")
+    if vectors not in VECTORS:
+        raise InvalidOptionError("E451", f"vectors={vectors!r} is not one of {list(VECTORS)}: 'array' returns "
+                                 "the vector column as array<float>, 'ml' as pyspark.ml.linalg vectors (VectorUDT) "
+                                 "for Spark ML estimators.")
+    ships = _ships_model(pipe, sdf, ship_model)
     _workers_use_driver_python(sdf)
     text_column = "text" if text_column is None else text_column
     if text_column not in sdf.columns:
@@ -201,15 +331,27 @@ def predict_spark(pipe: Engine, sdf: pyspark.sql.DataFrame, output_level: str | 
     schema = _output_schema(sdf, pipe, settings, text_column, id_column)
     if spans is not None and matcher is None:
         sdf = _join_span_table(sdf, spans, user_id_column)
-    spec = pipe.spec().to_json()
+    archive = _ship(sdf.sparkSession.sparkContext, pipe) if ships else None
+    if archive is None:
+        _LOG.info("nlu_lite Spark job: executors read the model at the driver's path '%s' (ship_model=%r, master "
+                  "%s): it must exist there on every executor", pipe.source.folder, ship_model, _master(sdf))
+        spec = pipe.spec().to_json()
+    else:
+        _LOG.info("nlu_lite Spark job: the model is shipped to the executors as archive %r, a bundle of '%s' "
+                  "(ship_model=%r, master %s)", archive, pipe.source.folder, ship_model, _master(sdf))
+        # the spec names no path: executors find the bundle by its alias
+        spec = replace(pipe.spec(), model_path=".", source_kind="bundle").to_json()
     per_call = {**asdict(settings), "progress": False}  # every effective option; no bars on executors
 
     names = list(sdf.columns)
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         named = (batch.set_axis(names, axis=1) for batch in batches)
-        return predict_partition(named, spec, text_column, id_column, per_call, matcher)
+        return predict_partition(named, spec, text_column, id_column, per_call, matcher, archive)
 
     # mapInPandas resolves each input column by name, which fails for names with dots ("note.text"): the input
     # travels under positional names and gets its own back on the executor
-    return sdf.toDF(*[f"_{k}" for k in range(len(names))]).mapInPandas(run, schema=schema)
+    result = sdf.toDF(*[f"_{k}" for k in range(len(names))]).mapInPandas(run, schema=schema)
+    if vectors == "ml":
+        result = _as_ml_vectors(result, pipe.column_name, schema[pipe.column_name].metadata)
+    return result
