@@ -17,7 +17,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,7 @@ from .._version import __version__
 from ..errors import InvalidInputError, InvalidOptionError, NluLiteError, OutputError, UnknownModelError
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 EPILOG = """examples:
   nlu-lite predict "Patient denies chest pain." --level token        JSON lines on stdout
@@ -238,19 +238,17 @@ def _predict(args: argparse.Namespace) -> None:
         if args.output is not None and args.output.suffix == ".parquet":
             outputs.parquet_types(extras)
     _check_precision(args)
+    from ..pipeline._engine import chunks_by_id
     from ..pipeline._load import load  # torch, transformers, spaCy: only now that the input and output are known good
 
     pipe = load(args.model, runtime=args.runtime, precision=args.precision, threads=args.threads, cache=args.cache)
     if args.input is not None:
         inputs.check_columns(data, args.input, text_column, args.id_column,
                              _output_columns(level or pipe.settings.output_level, args.positions, pipe.column_name))
-        if args.id_column is not None:
-            data = data.set_index(args.id_column)
     progress = not args.no_progress and sys.stderr.isatty()
-    frames = pipe.predict_iter(data, output_level=args.level, positions=args.positions, progress=progress,
-                               text_column=text_column if args.input is not None else None)
-    rows = outputs.write_output(_index_named(frames, args.id_column), args.output or _Stdout(), pipe.column_name,
-                                pipe.encoder.dim, source=extras)
+    frames = chunks_by_id(pipe.predict_iter, data, args.level, text_column if args.input is not None else None,
+                          args.id_column, None, {"positions": args.positions, "progress": progress})
+    rows = outputs.write_output(frames, args.output or _Stdout(), pipe.column_name, pipe.encoder.dim, source=extras)
     if args.output is not None:  # stdout carries the rows only
         stats = pipe.cache.stats if pipe.cache is not None else None
         print(_summary(rows, args.output, time.perf_counter() - start, stats), file=sys.stderr)
@@ -266,14 +264,6 @@ def _summary(rows: int, path: Path, seconds: float, cache_stats: dict[str, int] 
         line += (f" (cache: {count(cache_stats['hits'], 'hit', 'hits')}, "
                  f"{count(cache_stats['misses'], 'miss', 'misses')})")
     return line
-
-
-def _index_named(frames: Iterator[pd.DataFrame], id_column: str | None) -> Iterator[pd.DataFrame]:
-    """The chunks with the id column's name on their index, as ``predict(..., id_column=)`` names it."""
-    for frame in frames:
-        if id_column is not None:
-            frame.index.name = id_column
-        yield frame
 
 
 def _print_table(rows: list[dict[str, object]]) -> None:

@@ -67,12 +67,9 @@ def _check_output_path(path: str | os.PathLike) -> Path:
     return target
 
 
-def collect(predict_iter, data: object, output_level: str | None, text_column: Hashable | None,
-            id_column: str | None, spans: object, output_path: str | os.PathLike | None,
-            options: dict) -> pd.DataFrame | Written:
-    """``predict`` from a ``predict_iter`` (one pipeline's, or a group's): the id column as the index, then one
-    DataFrame of every chunk, or the chunks written to ``output_path``."""
-    target = None if output_path is None else _check_output_path(output_path)
+def chunks_by_id(predict_iter, data: object, output_level: str | None, text_column: Hashable | None,
+                 id_column: str | None, spans: object, options: dict) -> Iterator[pd.DataFrame]:
+    """``predict_iter``'s chunks with ``id_column`` as their index, under its own name (``predict``, the CLI)."""
     data = documents.as_pandas(data)  # polars and pyarrow tables are DataFrames too
     request = None if spans is None else span_input.request(spans, id_column)
     if id_column is not None:
@@ -80,8 +77,17 @@ def collect(predict_iter, data: object, output_level: str | None, text_column: H
             raise InvalidInputError(
                 "E045", f"id_column={id_column!r} must name a column of the input DataFrame.")
         data = data.set_index(id_column)
-    parts = (part.rename_axis(id_column) if id_column is not None else part
-             for part in predict_iter(data, output_level, text_column=text_column, spans=request, **options))
+    for part in predict_iter(data, output_level, text_column=text_column, spans=request, **options):
+        yield part.rename_axis(id_column) if id_column is not None else part
+
+
+def collect(predict_iter, data: object, output_level: str | None, text_column: Hashable | None,
+            id_column: str | None, spans: object, output_path: str | os.PathLike | None,
+            options: dict) -> pd.DataFrame | Written:
+    """``predict`` from a ``predict_iter`` (one pipeline's, or a group's): one DataFrame of every chunk
+    (``chunks_by_id``), or the chunks written to ``output_path``."""
+    target = None if output_path is None else _check_output_path(output_path)
+    parts = chunks_by_id(predict_iter, data, output_level, text_column, id_column, spans, options)
     if target is not None:
         return Written(target, provenance.write_parquet_chunks(parts, target))
     parts = list(parts)
