@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidInputError
+from ..pipeline._documents import INDEX_NAME
 
-DEFAULT_ID = "origin_index"
+DEFAULT_ID = INDEX_NAME  # the row id spans name when no id_column is given: the output's index name
 
 
 @dataclass(frozen=True)

@@ -43,15 +43,14 @@ import pandas as pd
 from .. import levels, provenance
 from ..errors import InvalidInputError, InvalidOptionError, ModelLoadError, ModelNotAvailableError
 from ..pipeline._bundle import write_bundle
-from ..pipeline._documents import is_spark_dataframe
-from ..pipeline._engine import Engine
+from ..pipeline._documents import INDEX_NAME, is_spark_dataframe
+from ..pipeline._engine import Engine, chunks_by_id
 from ..pipeline._spec import BUNDLE_FILE, Spec
 from ..text import _spans as span_input
 
 if TYPE_CHECKING:
     import pyspark.sql
 
-INDEX_NAME = "origin_index"
 SPANS_COLUMN = "__nlu_lite_spans"  # the per-row span lists joined to the input (dropped before predict)
 _CACHE: dict[str, Engine] = {}
 _MATCHERS: dict[str, span_input.MatcherSpans] = {}
@@ -121,9 +120,10 @@ def predict_partition(batches: Iterator[pd.DataFrame], spec: str, text_column: s
                      if row is not None else [] for row in batch.pop(SPANS_COLUMN)]
         # one frame per chunk: memory stays bounded by the chunk, and each column is one contiguous array
         # (a frame concatenated from chunks holds pyarrow ChunkedArrays, which Spark's Arrow writer refuses)
-        for frame in pipe.predict_iter(batch.set_index(id_column), text_column=text_column, spans=spans,
-                                       **options):
-            yield frame.rename_axis(id_column).reset_index()
+        settings = dict(options)
+        level = settings.pop("output_level")
+        for frame in chunks_by_id(pipe.predict_iter, batch, level, text_column, id_column, spans, settings):
+            yield frame.reset_index()
 
 
 def _output_schema(sdf, pipe: Engine, settings, text_column: str, id_column: str):
@@ -213,7 +213,7 @@ def _ships_model(pipe: Engine, sdf, ship_model: object) -> bool:
         raise ModelNotAvailableError("E452", f"The model folder '{pipe.source.folder}' this pipeline was loaded "
                                      "from no longer exists on the driver, so it can neither be shipped nor read by "
                                      "the executors. Load the model again (nlu_lite.load(...)) and predict with it.")
-    if type(sdf).__module__.startswith("pyspark.sql.connect"):
+    if _is_connect(sdf):
         if ship_model is True:
             raise InvalidOptionError(
                 "E453", "ship_model=True needs a SparkContext to add the model archive to, and a Spark Connect "
@@ -224,9 +224,14 @@ def _ships_model(pipe: Engine, sdf, ship_model: object) -> bool:
     return ship_model is True or (ship_model == "auto" and not _master(sdf).startswith("local"))
 
 
+def _is_connect(sdf) -> bool:
+    """Whether ``sdf`` is a Spark Connect DataFrame (no SparkContext on the client)."""
+    return type(sdf).__module__.startswith("pyspark.sql.connect")
+
+
 def _master(sdf) -> str:
     """The Spark master URL, or ``"Spark Connect"`` (no SparkContext on the client)."""
-    if type(sdf).__module__.startswith("pyspark.sql.connect"):
+    if _is_connect(sdf):
         return "Spark Connect"
     return str(sdf.sparkSession.sparkContext.master)
 
