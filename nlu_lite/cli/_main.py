@@ -27,8 +27,8 @@ from ..errors import InvalidInputError, InvalidOptionError, NluLiteError, Output
 if TYPE_CHECKING:
     pass
 
-EPILOG = """examples (notes.csv: the 80 packaged sample notes, columns note_id, specialty, text):
-  python -c "import nlu_lite; nlu_lite.sample_notes().to_csv('notes.csv', index=False)"
+EPILOG = """examples:
+  python -c "import nlu_lite; nlu_lite.sample_notes().to_csv('notes.csv', index=False)"   80 sample notes to try
   nlu-lite predict "Patient denies chest pain." --level token        JSON lines on stdout
   nlu-lite predict --input notes.csv --text-column text --id-column note_id \\
                    --output vectors.parquet --level sentence --no-progress
