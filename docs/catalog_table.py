@@ -1,12 +1,12 @@
-"""Generate the README's tables: the model catalog from ``catalog.yaml``, runtimes and levels from their registries.
+"""Generate docs/catalog.md's tables: the catalog from ``catalog.yaml``, runtimes and levels from their registries.
 
     python docs/catalog_table.py            # print the table (markdown)
-    python docs/catalog_table.py --check    # exit 1 if the README section differs from catalog.yaml
-    python docs/catalog_table.py --write    # rewrite the README section in place
+    python docs/catalog_table.py --check    # exit 1 if the page's section differs from catalog.yaml
+    python docs/catalog_table.py --write    # rewrite the page's section in place
 
-The README sections are the text between the lines ``<!-- catalog-table:start -->`` and
+The page's sections are the text between the lines ``<!-- catalog-table:start -->`` and
 ``<!-- catalog-table:end -->`` (the catalog), and ``<!-- registry-tables:start -->`` and
-``<!-- registry-tables:end -->`` (runtimes and output levels). ``--check`` exits 3 when the README lacks markers.
+``<!-- registry-tables:end -->`` (runtimes and output levels). ``--check`` exits 3 when the page lacks markers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "catalog.md"  # the page with the generated tables
 CATALOG = ROOT / "nlu_lite" / "catalog.yaml"
 START = "<!-- catalog-table:start -->"
 END = "<!-- catalog-table:end -->"
@@ -71,14 +71,14 @@ def replace_section(text: str, table: str, start_marker: str = START, end_marker
     return text[:start + len(start_marker)] + "\n" + table + text[end:]
 
 
-def check(readme: Path = README, catalog: Path = CATALOG) -> tuple[int, str]:
-    """Compare the README sections with the tables generated from ``catalog`` and the registries: (exit code,
+def check(readme: Path = PAGE, catalog: Path = CATALOG) -> tuple[int, str]:
+    """Compare the page's sections with the tables generated from ``catalog`` and the registries: (exit code,
     message)."""
     text = readme.read_text("utf-8")
-    registries = readme_section(text, REGISTRY_START, REGISTRY_END)  # optional: a README may show the catalog only
+    registries = readme_section(text, REGISTRY_START, REGISTRY_END)  # optional: a page may show the catalog only
     if registries is not None and registries != builtin_registries():
         diff = "".join(difflib.unified_diff(registries.splitlines(True), builtin_registries().splitlines(True),
-                                            "README.md", "registries"))
+                                            readme.name, "registries"))
         return 1, f"{readme}: runtime/level tables differ from the registries; run python docs/catalog_table.py " \
                   f"--write\n{diff}"
     table = render_table(parse_catalog(catalog.read_text("utf-8")))
@@ -87,7 +87,7 @@ def check(readme: Path = README, catalog: Path = CATALOG) -> tuple[int, str]:
         return MISSING_MARKERS, f"{readme} has no '{START}' ... '{END}' section for the catalog table."
     if current == table:
         return 0, f"{readme}: catalog table is up to date ({table.count(chr(10)) - 4} rows)."
-    diff = "".join(difflib.unified_diff(current.splitlines(True), table.splitlines(True), "README.md", "catalog.yaml"))
+    diff = "".join(difflib.unified_diff(current.splitlines(True), table.splitlines(True), readme.name, "catalog.yaml"))
     return 1, f"{readme}: catalog table differs from catalog.yaml; run python docs/catalog_table.py --write\n{diff}"
 
 
@@ -95,25 +95,25 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: print, ``--check`` or ``--write`` the catalog table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="exit 1 if the README table is out of date")
-    mode.add_argument("--write", action="store_true", help="rewrite the README table in place")
-    parser.add_argument("--readme", type=Path, default=README)
+    mode.add_argument("--check", action="store_true", help="exit 1 if the page's tables are out of date")
+    mode.add_argument("--write", action="store_true", help="rewrite the page's tables in place")
+    parser.add_argument("--page", type=Path, default=PAGE)
     args = parser.parse_args(argv)
     if args.check:
-        code, message = check(args.readme)
+        code, message = check(args.page)
         print(message, file=sys.stderr if code else sys.stdout)
         return code
     table = render_table(parse_catalog(CATALOG.read_text("utf-8")))
     if args.write:
-        text = args.readme.read_text("utf-8")
+        text = args.page.read_text("utf-8")
         if readme_section(text) is None:
-            print(f"{args.readme} has no '{START}' ... '{END}' section; add the two marker lines first.",
+            print(f"{args.page} has no '{START}' ... '{END}' section; add the two marker lines first.",
                   file=sys.stderr)
             return MISSING_MARKERS
         text = replace_section(text, table)
         if readme_section(text, REGISTRY_START, REGISTRY_END) is not None:
             text = replace_section(text, builtin_registries(), REGISTRY_START, REGISTRY_END)
-        args.readme.write_text(text, encoding="utf-8")
+        args.page.write_text(text, encoding="utf-8")
         return 0
     sys.stdout.write(table)
     return 0

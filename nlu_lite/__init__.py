@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported 
     from .pipeline._frames import to_numpy
     from .pipeline._load import load
     from .pipeline._pipeline import Pipeline
+    from .samples._notes import sample_notes
     from .text._spans import patterns, terms
     from .tools._plots import plot_embeddings, plot_similarity
     from .tools._similarity import NullVectorWarning, nearest, similarity
@@ -49,6 +50,7 @@ _LAZY = {
     "plot_similarity": "tools._plots",
     "terms": "text._spans",
     "patterns": "text._spans",
+    "sample_notes": "samples._notes",
 }
 
 # submodules that are also callables: nlu_lite.provenance(df), nlu_lite.provenance.read_parquet(path)
@@ -56,7 +58,7 @@ _CALLABLE_MODULES = ("provenance",)
 
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
            "plot_embeddings", "plot_similarity", "terms", "patterns", "provenance", "to_wide", "aggregate", "embed",
-           "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer"]
+           "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer", "sample_notes"]
 
 
 def __getattr__(name: str) -> object:

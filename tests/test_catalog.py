@@ -469,9 +469,9 @@ def _table_script():
 
 def test_catalog_readme_table_is_up_to_date():
     script = _table_script()
-    code, message = script.check(ROOT / "README.md")
+    code, message = script.check(script.PAGE)
     if code == script.MISSING_MARKERS:
-        pytest.skip(f"README.md has no {script.START} / {script.END} markers yet, so there is no generated "
+        pytest.skip(f"{script.PAGE} has no {script.START} / {script.END} markers yet, so there is no generated "
                     "catalog table to compare with catalog.yaml")
     assert code == 0, message
 
@@ -491,14 +491,15 @@ def test_catalog_table_script_check_detects_a_stale_table(tmp_path):
     assert code == 1 and "-| `" in message and "769" in message
     readme.write_text("# no markers\n")
     assert script.check(readme)[0] == script.MISSING_MARKERS
-    assert script.main(["--check", "--readme", str(readme)]) == script.MISSING_MARKERS
+    assert script.main(["--check", "--page", str(readme)]) == script.MISSING_MARKERS
 
 
 def test_catalog_readme_runtime_and_level_tables_follow_the_registries(tmp_path):
     from nlu_lite import levels, runtimes
 
     script = _table_script()
-    readme = (ROOT / "README.md").read_text("utf-8")
+    readme = script.PAGE.read_text("utf-8")
+    assert script.PAGE == ROOT / "docs" / "catalog.md"
     assert script.readme_section(readme, script.REGISTRY_START, script.REGISTRY_END) == script.builtin_registries()
     # a runtime or level registered elsewhere (tests/registered.py) gets its row the same way
     table = script.render_registries([runtimes.get("delegate")], [levels.get("paragraph")])

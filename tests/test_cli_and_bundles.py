@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +33,16 @@ def test_bundle_refuses_non_empty_folder(tiny_cased, tmp_path):
 
 
 @pytest.mark.slow
-def test_notebook_quickstart_runs_offline():
+def test_notebook_quickstart_runs_offline(tmp_path):
+    """The notebook runs from a clone-like folder with no ../shared beside it, on the packaged sample notes."""
     nbformat = pytest.importorskip("nbformat", reason="pip install nbclient (the [test] extra)")
     nbclient = pytest.importorskip("nbclient", reason="pip install nbclient (the [test] extra)")
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb"
+    path = tmp_path / "clone" / "notebooks" / "quickstart.ipynb"
+    path.parent.mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb", path)
     notebook = nbformat.read(path, as_version=4)
+    source = "\n".join(c.source for c in notebook.cells)
+    assert "nlu_lite.sample_notes()" in source and "shared" not in source and "MTSamples" not in source
     nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}}).execute()
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]

@@ -87,7 +87,8 @@ def test_layout_graph_sees_function_level_and_type_checking_imports():
 def test_layout_modules_below_the_top_are_private():
     """Each folder is one stage or concern; its modules are private (``_name.py``) behind the facade."""
     public_packages = {"nlu_lite", "nlu_lite.levels", "nlu_lite.runtimes", "nlu_lite.cache", "nlu_lite.provenance",
-                       "nlu_lite.cli", "nlu_lite.pipeline", "nlu_lite.text", "nlu_lite.models", "nlu_lite.tools"}
+                       "nlu_lite.cli", "nlu_lite.pipeline", "nlu_lite.text", "nlu_lite.models", "nlu_lite.tools",
+                       "nlu_lite.samples"}
     public_modules = {"nlu_lite.errors", "nlu_lite.__main__"}
     for name, path in _modules().items():
         if path.name == "__init__.py":
@@ -99,7 +100,7 @@ def test_layout_modules_below_the_top_are_private():
 def test_layout_all_is_the_facade():
     expected = {"__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
                 "plot_embeddings", "plot_similarity", "terms", "patterns", "provenance", "to_wide", "aggregate",
-                "embed", "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer"}
+                "embed", "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer", "sample_notes"}
     assert set(nlu_lite.__all__) == expected
     for name in nlu_lite.__all__:
         assert getattr(nlu_lite, name) is not None

@@ -74,7 +74,7 @@ def test_minilm_single_wordpiece_tokens_equal_last_hidden_state(minilm):
 @pytest.mark.slow
 @pytest.mark.parametrize("window,token_mean,token_min,sentence_cos", [(128, 0.88, 0.6, 0.94), (192, 0.94, 0.78, 0.98)])
 def test_minilm_window_seams_stay_close_to_single_pass(minilm, window, token_mean, token_min, sentence_cos):
-    """A 230-wordpiece sentence encoded whole (limit 256) vs in windows: the tolerance the README documents.
+    """A 230-wordpiece sentence encoded whole (limit 256) vs in windows: the tolerance docs/vectors.md documents.
 
     Measured: window 128 -> token cosine mean 0.895 / min 0.648, sentence 0.947; window 192 -> 0.952 / 0.803,
     sentence 0.984. Token vectors are contextual, so less context moves them; nothing is dropped.

@@ -28,10 +28,11 @@ if TYPE_CHECKING:
     pass
 
 EPILOG = """examples:
+  python -c "import nlu_lite; nlu_lite.sample_notes().to_csv('notes.csv', index=False)"   80 sample notes to try
   nlu-lite predict "Patient denies chest pain." --level token        JSON lines on stdout
-  nlu-lite predict --input notes.csv --text-column note --id-column note_id \\
+  nlu-lite predict --input notes.csv --text-column text --id-column note_id \\
                    --output vectors.parquet --level sentence --no-progress
-  nlu-lite predict --input note.txt --level token --positions --output tokens.jsonl   begin/end index the file's text
+  nlu-lite predict --input notes.csv --level token --positions --output tokens.jsonl   begin/end index each text
   nlu-lite predict --input notes.csv --output docs.parquet --level document \\
                    --runtime openvino --precision fast --cache vectors.sqlite   fast, and re-runs read vectors
   nlu-lite catalog                                                     every model reference

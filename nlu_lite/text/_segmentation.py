@@ -6,7 +6,7 @@ the text's length (``_bounded_tokenizer.py``: normal text is tokenized exactly a
 runs over 500 characters are tokenized in pieces). Sentences come from the clinical rules in
 ``_sentence_rules.py`` (or spaCy's ``sentencizer``), both with one rule for list markers: a marker starts the
 sentence of the item after it and is never a sentence on its own. Each sentence carries the section it
-falls under (``_sections.py``). Sentence-boundary F1 is in the README (benchmarks/sentence_split.py).
+falls under (``_sections.py``). Sentence-boundary F1 is in docs/sentence_splitting.md (benchmarks/sentence_split.py).
 
 Lone surrogates (``'\\ud800'``, e.g. from ``bytes.decode('utf-8', 'surrogateescape')``) cannot be encoded,
 so spaCy and the wordpiece tokenizer reject them. ``segment()`` works on ``sanitize(text)``, a copy of the

@@ -70,7 +70,8 @@ class EmbeddingTransformer(TransformerMixin, BaseEstimator):
     >>> from sklearn.linear_model import LogisticRegression                         # doctest: +SKIP
     >>> from sklearn.pipeline import make_pipeline                                  # doctest: +SKIP
     >>> clf = make_pipeline(EmbeddingTransformer(), LogisticRegression(max_iter=1000))  # doctest: +SKIP
-    >>> clf.fit(notes["transcription"], notes["medical_specialty"])                 # doctest: +SKIP
+    >>> notes = nlu_lite.sample_notes()                                             # doctest: +SKIP
+    >>> clf.fit(notes["text"], notes["specialty"])                                  # doctest: +SKIP
 
     Args:
         model: what ``nlu_lite.load`` takes as name: a catalog name, an alias or a model folder
