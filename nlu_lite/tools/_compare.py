@@ -341,14 +341,15 @@ def compare(models: object, texts: object, labels: object = None, *, queries: ob
     Returns:
         One row per model (index ``model``, in the order given): ``level``, ``rows`` (every text, each scored),
         ``dim`` (vector width), the scores, ``seconds`` (wall time of the embedding, queries included, the model
-        loaded and warmed up on the first text), ``wordpieces`` (tokens the model encoded, specials and window overlaps included; a
-        vector cache's hits encode none), ``wordpieces_per_s``, ``peak_rss_mb`` (the process's peak resident
-        memory during that model's embedding above its resident memory when the embedding started; Linux, NaN
-        elsewhere) and ``load_s`` (NaN for a Pipeline passed in loaded). Classification scores come from the
-        out-of-fold predictions of all rows: ``knn_accuracy``/``knn_macro_f1`` (k-NN, cosine distance, uniform
-        votes), ``logreg_accuracy``/``logreg_macro_f1`` (standardised vectors, logistic regression), and
-        ``silhouette`` (cosine, all rows, by label); retrieval: ``recall@K``, ``mrr`` (full ranking). The
-        settings are in ``df.attrs["compare"]``. ``nlu_lite.plot_compare(df)`` draws it.
+        loaded and warmed up on the first text), ``wordpieces`` (tokens the model encoded: specials and window
+        overlaps included, repeated texts once, a vector cache's hits none), ``wordpieces_per_s``,
+        ``peak_rss_mb`` (the process's peak resident memory during that model's embedding above its resident
+        memory when the embedding started; Linux, NaN elsewhere) and ``load_s`` (NaN for a Pipeline passed in
+        loaded). Classification scores come from the out-of-fold predictions of all rows:
+        ``knn_accuracy``/``knn_macro_f1`` (k-NN, cosine distance, uniform votes), ``logreg_accuracy``/
+        ``logreg_macro_f1`` (standardised vectors, logistic regression), and ``silhouette`` (cosine, all rows,
+        by label); retrieval: ``recall@K``, ``mrr`` (full ranking). The settings are in
+        ``df.attrs["compare"]``. ``nlu_lite.plot_compare(df)`` draws it.
 
     >>> df = nlu_lite.compare("minilm", notes["transcription"], labels=notes["medical_specialty"])  # doctest: +SKIP
     """
