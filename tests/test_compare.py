@@ -271,10 +271,12 @@ def test_peak_memory_sees_an_allocation():
     assert 190 <= result["peak_rss_mb"] < 300
 
 
-def test_plot_draws_every_model_and_score(tiny_cased, family_dirs):
+def test_group_and_plot_of_every_model_and_score(tiny_cased, family_dirs):
     from matplotlib.figure import Figure
 
-    df = nlu_lite.compare([tiny_cased, str(family_dirs["bert"])], TEXTS, labels=LABELS)
+    group = nlu_lite.load([str(tiny_cased.source.folder), str(family_dirs["bert"])])  # a PipelineGroup
+    df = nlu_lite.compare(group, TEXTS, labels=LABELS)
+    assert list(df.index) == [p.entry.name for p in group.pipelines] and df["load_s"].isna().all()
     fig = nlu_lite.plot_compare(df)
     assert isinstance(fig, Figure)
     left, right = fig.axes[:2]
@@ -315,8 +317,10 @@ def test_bad_texts_and_models(tiny_cased):
         nlu_lite.compare(tiny_cased, pd.DataFrame({"text": TEXTS}), labels="specialty")
     with pytest.raises(InvalidInputError, match=r"\[E505\]"):
         nlu_lite.compare(tiny_cased, "one text", labels=["a"])
-    with pytest.raises(InvalidOptionError, match=r"\[E505\]"):
+    with pytest.raises(InvalidOptionError, match=r"\[E514\]"):
         nlu_lite.compare([tiny_cased, 3], TEXTS, labels=LABELS)
+    with pytest.raises(InvalidOptionError, match=r"\[E514\].*names 2 models"):
+        nlu_lite.compare({"both": f"{tiny_cased.source.folder} {tiny_cased.source.folder}"}, TEXTS, labels=LABELS)
     with pytest.raises(InvalidOptionError, match=r"\[E506\].*repeated: \['tiny_cased'\]"):
         nlu_lite.compare([tiny_cased, tiny_cased], TEXTS, labels=LABELS)
     with pytest.raises(nlu_lite.errors.UnknownModelError):

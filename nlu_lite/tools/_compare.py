@@ -153,7 +153,7 @@ def _model_items(models: object) -> list[tuple[str, object]]:
         if isinstance(model, str):
             # "a b" is NLU's several models; every name is checked here, before any model loads
             return [(label_of(n), (n, own)) for n, own in (_model_names(model) or _model_names([model]))]
-        raise InvalidOptionError("E505", f"A model is a name, a folder, a loaded Pipeline or PipelineGroup, got "
+        raise InvalidOptionError("E514", f"A model is a name, a folder, a loaded Pipeline or PipelineGroup, got "
                                  f"{type(model).__name__} {model!r}; e.g. compare(['minilm', pipe], ...).")
 
     if isinstance(models, Mapping):
@@ -163,13 +163,13 @@ def _model_items(models: object) -> list[tuple[str, object]]:
                 options = dict(model)
                 model = options.pop("model", label)
                 if not isinstance(model, str):
-                    raise InvalidOptionError("E505", f"{label!r}: 'model' must be a model name or folder, got "
+                    raise InvalidOptionError("E514", f"{label!r}: 'model' must be a model name or folder, got "
                                              f"{model!r}.")
             else:
                 options = None
             found = items_of(model)
             if len(found) != 1:
-                raise InvalidOptionError("E505", f"{label!r} names {len(found)} models; under one row name give one "
+                raise InvalidOptionError("E514", f"{label!r} names {len(found)} models; under one row name give one "
                                          "model (a name, a folder or a Pipeline).")
             chosen = found[0][1]
             out.append((str(label), chosen if options is None else (chosen[0], {**chosen[1], **options})))
@@ -214,10 +214,9 @@ def _embed(pipe: Engine, texts: list[str], level: str, result: dict) -> np.ndarr
     if level == "document":
         return to_numpy(frame, pipe.column_name)
     means = aggregate(frame, by=documents.INDEX_NAME, column=pipe.column_name)
-    means = means.reindex(range(len(texts)))  # a text without rows stays a (NaN) row
-    dim = pipe.encoder.dim if hasattr(pipe, "encoder") else 0
-    return np.stack([v if isinstance(v, np.ndarray) else np.full(dim, np.nan, np.float32)
-                     for v in means[pipe.column_name]])
+    cells = means[pipe.column_name].reindex(range(len(texts))).to_list()  # a text without vectors: a NaN row
+    width = next((len(v) for v in cells if isinstance(v, np.ndarray)), 0)
+    return np.stack([v if isinstance(v, np.ndarray) else np.full(width, np.nan, np.float32) for v in cells])
 
 
 def _vectors_of(label: str, pipe: Engine, texts: list[str], queries: list[str] | None, level: str,
