@@ -297,10 +297,15 @@ def test_group_and_plot_of_every_model_and_score(tiny_cased, family_dirs):
     (dict(), InvalidOptionError, "E504"),
     (dict(labels=LABELS, queries=["chest pain"]), InvalidOptionError, "E504"),
     (dict(labels=[None] + LABELS[1:]), InvalidInputError, "E508"),
-    (dict(queries=["chest pain"], relevant=[40]), InvalidInputError, "E509"),
+    (dict(queries=["chest pain"], relevant=[40]), InvalidInputError, "E517"),
+    (dict(queries=["chest pain"], relevant=[[]]), InvalidInputError, "E517"),
+    (dict(queries=["cough"] * 41), InvalidInputError, "E509"),
+    (dict(labels="specialty"), InvalidInputError, "E515"),
+    (dict(labels=3), InvalidInputError, "E515"),
     (dict(queries=["chest pain", "cough"], relevant=[0]), InvalidInputError, "E509"),
     (dict(labels=LABELS, level="span"), InvalidOptionError, "E510"),
-    (dict(labels=LABELS, k=33), InvalidOptionError, "E511"),
+    (dict(labels=LABELS, k=33), InvalidOptionError, "E519"),
+    (dict(labels=LABELS, k=0), InvalidOptionError, "E519"),
     (dict(labels=LABELS, folds=1), InvalidOptionError, "E511"),
 ])
 def test_bad_inputs_fail_before_any_model_loads(kwargs, error, code):
@@ -313,13 +318,18 @@ def test_bad_texts_and_models(tiny_cased):
         nlu_lite.compare(tiny_cased, TEXTS[:3] + [" "] + TEXTS[4:], labels=LABELS)
     with pytest.raises(InvalidInputError, match=r"\[E512\]"):
         nlu_lite.compare(tiny_cased, pd.DataFrame({"note": TEXTS}), labels=LABELS, text_column="text")
-    with pytest.raises(InvalidInputError, match=r"\[E512\]"):
+    with pytest.raises(InvalidInputError, match=r"\[E515\].*columns are \['text'\]"):
         nlu_lite.compare(tiny_cased, pd.DataFrame({"text": TEXTS}), labels="specialty")
+    # at token level a text whose every token has no wordpiece (BEL is removed by the BERT normalizer) has no mean
+    with pytest.warns(nlu_lite.NoWordpieceWarning), \
+            pytest.raises(InvalidInputError, match=r"\[E516\].*positions \[1, 4\]"):
+        nlu_lite.compare(tiny_cased, ["Chest pain.", "\x07 \x07", "No fever."] * 2, labels=["a", "b", "c"] * 2,
+                         folds=2, k=1, level="token")
     with pytest.raises(InvalidInputError, match=r"\[E505\]"):
         nlu_lite.compare(tiny_cased, "one text", labels=["a"])
     with pytest.raises(InvalidOptionError, match=r"\[E514\]"):
         nlu_lite.compare([tiny_cased, 3], TEXTS, labels=LABELS)
-    with pytest.raises(InvalidOptionError, match=r"\[E514\].*names 2 models"):
+    with pytest.raises(InvalidOptionError, match=r"\[E518\].*names 2 models"):
         nlu_lite.compare({"both": f"{tiny_cased.source.folder} {tiny_cased.source.folder}"}, TEXTS, labels=LABELS)
     with pytest.raises(InvalidOptionError, match=r"\[E506\].*repeated: \['tiny_cased'\]"):
         nlu_lite.compare([tiny_cased, tiny_cased], TEXTS, labels=LABELS)

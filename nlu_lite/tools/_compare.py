@@ -53,17 +53,15 @@ def _texts(data: object, text_column: str | None) -> tuple[list[object], pd.Data
             raise InvalidInputError("E512", f"The DataFrame has no text column {column!r}; its columns are "
                                     f"{list(data.columns)}. Name it: compare(..., text_column='note').")
         return data[column].tolist(), data
-    if isinstance(data, str):
-        raise InvalidInputError("E505", "compare() takes several texts (a list, Series, 1-D array or DataFrame), "
-                                f"got one string {data[:40]!r}; pass a list of texts.")
     if isinstance(data, pd.Series):
         return data.tolist(), None
     if isinstance(data, np.ndarray) and data.ndim == 1:
         return data.tolist(), None
     if isinstance(data, (list, tuple)):
         return list(data), None
-    raise InvalidInputError("E505", f"compare() takes texts as a list, Series, 1-D array or DataFrame, got "
-                            f"{type(data).__name__}; e.g. compare('minilm', df['note'], labels=df['specialty']).")
+    got = f"one string {data[:40]!r}" if isinstance(data, str) else type(data).__name__
+    raise InvalidInputError("E505", f"compare() takes several texts, as a list, Series, 1-D array or DataFrame; got "
+                            f"{got}. E.g. compare('minilm', df['note'], labels=df['specialty']).")
 
 
 def _check_texts(texts: list[object], what: str) -> None:
@@ -75,14 +73,12 @@ def _check_texts(texts: list[object], what: str) -> None:
 
 
 def _labels(labels: object, frame: pd.DataFrame | None, n: int) -> np.ndarray:
-    if isinstance(labels, str) and frame is not None:
-        if labels not in frame.columns:
-            raise InvalidInputError("E512", f"labels={labels!r} is not a column of the DataFrame; its columns are "
-                                    f"{list(frame.columns)}.")
+    if isinstance(labels, str) and frame is not None and labels in frame.columns:
         labels = frame[labels]
-    if isinstance(labels, str) or not hasattr(labels, "__len__"):
-        raise InvalidInputError("E500", f"labels must give one label per text (a list, Series, array, or a column "
-                                f"name of the DataFrame), got {type(labels).__name__} {labels!r}.")
+    elif isinstance(labels, str) or not hasattr(labels, "__len__"):
+        columns = "" if frame is None else f"; the DataFrame's columns are {list(frame.columns)}"
+        raise InvalidInputError("E515", f"labels={labels!r} is neither one label per text (a list, Series or "
+                                f"array) nor a column of a DataFrame of texts{columns}.")
     values = pd.Series(list(labels) if not isinstance(labels, pd.Series) else labels.to_list(), dtype=object)
     if len(values) != n:
         raise InvalidInputError("E500", f"labels has {len(values)} values but there are {n} texts; give exactly "
@@ -96,22 +92,19 @@ def _labels(labels: object, frame: pd.DataFrame | None, n: int) -> np.ndarray:
 
 def _relevant(relevant: object, n_queries: int, n_texts: int) -> list[np.ndarray]:
     """Per query, the positions in ``texts`` of its relevant texts (``None``: query ``k`` matches text ``k``)."""
-    if relevant is None:
-        if n_queries > n_texts:
-            raise InvalidInputError("E509", f"Without relevant=, query k matches text k, but there are {n_queries} "
-                                    f"queries and only {n_texts} texts; give relevant= (a text position, or a list "
-                                    "of them, per query).")
+    if relevant is None and n_queries <= n_texts:
         return [np.array([k]) for k in range(n_queries)]
     if isinstance(relevant, str) or not hasattr(relevant, "__len__") or len(relevant) != n_queries:
-        size = len(relevant) if hasattr(relevant, "__len__") else type(relevant).__name__
-        raise InvalidInputError("E509", f"relevant= must hold one entry per query ({n_queries}), got {size}; each "
-                                "entry is the position of a relevant text, or a list of positions.")
+        got = "none" if relevant is None else len(relevant) if hasattr(relevant, "__len__") else repr(relevant)
+        raise InvalidInputError("E509", f"relevant= must hold one entry per query ({n_queries}; without it query k "
+                                f"matches text k, which needs no more queries than the {n_texts} texts), got {got}; "
+                                "each entry is the position of a relevant text, or a list of positions.")
     out = []
     for k, item in enumerate(relevant):
         positions = np.atleast_1d(np.asarray(item))
         if (positions.size == 0 or positions.dtype.kind not in "iu" or positions.ndim != 1
                 or positions.min() < 0 or positions.max() >= n_texts):
-            raise InvalidInputError("E509", f"relevant[{k}] = {item!r} is not a non-empty position or list of "
+            raise InvalidInputError("E517", f"relevant[{k}] = {item!r} is not a non-empty position or list of "
                                     f"positions in texts (0 .. {n_texts - 1}).")
         out.append(np.unique(positions))
     return out
@@ -162,14 +155,11 @@ def _model_items(models: object) -> list[tuple[str, object]]:
             if isinstance(model, Mapping):  # load's form {name: options}; the key "model" names another model
                 options = dict(model)
                 model = options.pop("model", label)
-                if not isinstance(model, str):
-                    raise InvalidOptionError("E514", f"{label!r}: 'model' must be a model name or folder, got "
-                                             f"{model!r}.")
             else:
                 options = None
             found = items_of(model)
             if len(found) != 1:
-                raise InvalidOptionError("E514", f"{label!r} names {len(found)} models; under one row name give one "
+                raise InvalidOptionError("E518", f"{label!r} names {len(found)} models; under one row name give one "
                                          "model (a name, a folder or a Pipeline).")
             chosen = found[0][1]
             out.append((str(label), chosen if options is None else (chosen[0], {**chosen[1], **options})))
@@ -232,7 +222,7 @@ def _vectors_of(label: str, pipe: Engine, texts: list[str], queries: list[str] |
     for what, array in (("texts", vectors), ("queries", query_vectors)):
         if array is not None and not usable_rows(array).all():
             bad = np.flatnonzero(~usable_rows(array))
-            raise InvalidInputError("E507", f"{label}: {len(bad)} {what} give no vector (positions {bad[:10].tolist()})"
+            raise InvalidInputError("E516", f"{label}: {len(bad)} {what} give no vector (positions {bad[:10].tolist()})"
                                     ": they hold only characters its tokenizer drops. Clean or drop them.")
     result["dim"] = vectors.shape[1]
     result["wordpieces_per_s"] = result["wordpieces"] / max(result["seconds"], 1e-9)
@@ -262,7 +252,7 @@ def _check_classes(labels: np.ndarray, folds: int, k: int) -> None:
                                 "(if >= 2), or drop or merge those classes.")
     smallest_train = len(labels) - int(np.ceil(len(labels) / folds))
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= smallest_train:
-        raise InvalidOptionError("E511", f"k={k!r} (k-NN neighbours) must be an integer from 1 to {smallest_train}, "
+        raise InvalidOptionError("E519", f"k={k!r} (k-NN neighbours) must be an integer from 1 to {smallest_train}, "
                                  f"the smallest training fold of {len(labels)} rows in {folds} folds.")
 
 
