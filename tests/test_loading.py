@@ -146,7 +146,7 @@ def test_public_api_is_small():
     assert set(nlu_lite.__all__) == {"__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning",
                                      "errors", "to_numpy", "plot_embeddings", "plot_similarity", "terms", "patterns",
                                      "provenance", "to_wide", "aggregate", "embed", "similarity", "nearest",
-                                     "NullVectorWarning", "EmbeddingTransformer"}
+                                     "NullVectorWarning", "EmbeddingTransformer", "compare", "plot_compare"}
     assert all(getattr(nlu_lite, name) is not None for name in nlu_lite.__all__)
     for error in ("UnknownModelError", "ModelNotAvailableError", "ModelLoadError", "InvalidOptionError",
                   "InvalidInputError", "CatalogError"):
