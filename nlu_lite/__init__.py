@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported 
     from .pipeline._pipeline import Pipeline
     from .samples._notes import sample_notes
     from .text._spans import patterns, terms
-    from .tools._plots import plot_embeddings, plot_similarity
+    from .tools._compare import compare
+    from .tools._plots import plot_compare, plot_embeddings, plot_similarity
     from .tools._similarity import NullVectorWarning, nearest, similarity
     from .tools._sklearn import EmbeddingTransformer
     from .tools._vectors import aggregate, embed, to_wide
@@ -48,6 +49,8 @@ _LAZY = {
     "EmbeddingTransformer": "tools._sklearn",
     "plot_embeddings": "tools._plots",
     "plot_similarity": "tools._plots",
+    "plot_compare": "tools._plots",
+    "compare": "tools._compare",
     "terms": "text._spans",
     "patterns": "text._spans",
     "sample_notes": "samples._notes",
@@ -58,7 +61,8 @@ _CALLABLE_MODULES = ("provenance",)
 
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
            "plot_embeddings", "plot_similarity", "terms", "patterns", "provenance", "to_wide", "aggregate", "embed",
-           "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer", "sample_notes"]
+           "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer", "sample_notes", "compare",
+           "plot_compare"]
 
 
 def __getattr__(name: str) -> object:

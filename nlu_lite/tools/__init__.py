@@ -2,7 +2,8 @@
 
 - ``_vectors``: matrices, wide frames and group means (``to_numpy``, ``to_wide``, ``aggregate``, ``embed``);
 - ``_similarity``: cosine matrices and blocked top-k search (``similarity``, ``nearest``);
-- ``_plots``: 2-D maps and similarity heat maps (matplotlib);
+- ``_compare``: models side by side on the user's texts: classification or retrieval scores and costs (``compare``);
+- ``_plots``: 2-D maps, similarity heat maps and comparison charts (matplotlib);
 - ``_sklearn``: ``EmbeddingTransformer`` for scikit-learn pipelines;
 - ``_spark``: the same ``predict`` on a Spark DataFrame, computed on the executors.
 """

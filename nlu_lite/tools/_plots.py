@@ -1,4 +1,5 @@
-"""Pictures of embeddings: a 2-D map and a similarity heatmap, as matplotlib Figures (``pip install matplotlib``)."""
+"""Pictures of embeddings: a 2-D map, a similarity heatmap and a model comparison, as matplotlib Figures
+(``pip install matplotlib``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from ..pipeline._frames import to_numpy
 METHODS = ("pca", "tsne", "umap")
 
 
-def _new_axes(size: tuple[float, float]):
-    """A Figure outside pyplot's global state: shown once in notebooks, nothing to close, works headless."""
+def _new_axes(size: tuple[float, float], ncols: int = 1):
+    """A Figure outside pyplot's global state: shown once in notebooks, nothing to close, works headless; with
+    ``ncols`` > 1, its row of Axes."""
     try:
         from matplotlib.figure import Figure
     except ImportError as e:
@@ -27,7 +29,7 @@ def _new_axes(size: tuple[float, float]):
             return buffer.getvalue()
 
     fig = NotebookFigure(figsize=size)
-    return fig, fig.add_subplot()
+    return fig, (fig.add_subplot() if ncols == 1 else fig.subplots(1, ncols))
 
 
 def _project(vectors: np.ndarray, method: str) -> np.ndarray:
@@ -120,5 +122,38 @@ def plot_similarity(frame: pd.DataFrame, label: str | None = None, column: str |
         ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
         ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.set_title(title or "Cosine similarity")
+    fig.tight_layout()
+    return fig
+
+
+def plot_compare(table: pd.DataFrame, title: str | None = None):
+    """Draw a ``nlu_lite.compare()`` table: each model's scores (left) beside its wordpieces per second (right).
+
+    Returns the matplotlib Figure; the labels on the left give each model's vector width.
+    """
+    settings = table.attrs.get("compare") if isinstance(table, pd.DataFrame) else None
+    if not settings or not len(table):
+        raise InvalidInputError("E513", "plot_compare() draws the table nlu_lite.compare() returns (it carries "
+                                f"attrs['compare']); got {type(table).__name__} without it. Pass compare()'s "
+                                "result unchanged, or a slice of its rows (df.loc[['a', 'b']]).")
+    scores = [c for c in table.columns if c.endswith(("_accuracy", "_macro_f1")) or c in ("silhouette", "mrr")
+              or c.startswith("recall@")]
+    names = [f"{model} ({int(dim)}-d)" for model, dim in zip(table.index, table["dim"])]
+    fig, (left, right) = _new_axes((11, 1.6 + 0.45 * len(table) * max(1, len(scores)) ** 0.5), ncols=2)
+    height = 0.8 / max(1, len(scores))
+    rows = np.arange(len(table))
+    for k, column in enumerate(scores):
+        left.barh(rows + (k - (len(scores) - 1) / 2) * height, table[column], height=height, label=column)
+    left.set_yticks(rows, names, fontsize=8)
+    left.invert_yaxis()
+    left.axvline(0, color="black", linewidth=0.6)
+    left.set_xlabel("score (higher is better)")
+    left.legend(fontsize=7, loc="best")
+    left.set_title(title or f"{settings['task']} on {int(table['rows'].iloc[0])} texts, {settings['level']} level")
+    right.barh(rows, table["wordpieces_per_s"], color="grey")
+    right.set_yticks(rows, [""] * len(rows))
+    right.invert_yaxis()
+    right.set_xlabel("wordpieces per second (this machine)")
+    right.set_title("speed")
     fig.tight_layout()
     return fig
