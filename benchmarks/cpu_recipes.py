@@ -48,7 +48,7 @@ from pathlib import Path
 
 import mtsamples
 import numpy as np
-from throughput import _padded, accuracy, accuracy_batches
+from throughput import _padded, accuracy, accuracy_batches, export_onnx, onnx_session
 
 LIMITS = {"avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}}
 REFERENCE = "torch fp32"
@@ -132,42 +132,10 @@ class Onnx:
     limited = False  # MLAS reads CPUID
 
     def __init__(self, path: Path, threads: int | None) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(path, threads)
 
     def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-
-
-def _export_onnx(folder: Path, scratch: Path) -> tuple[Path, Path]:
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import AutoModel
-
-    model = AutoModel.from_pretrained(str(folder), dtype=torch.float32, attn_implementation="eager").eval()
-
-    class Last(torch.nn.Module):
-        def __init__(self, encoder):
-            super().__init__()
-            self.encoder = encoder
-
-        def forward(self, input_ids, attention_mask):
-            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-    ids, mask = _padded([[101, 100, 100, 100, 100, 100, 100, 102], [101, 100, 100, 100, 102]])
-    axes = {name: {0: "batch", 1: "width"} for name in ("input_ids", "attention_mask", "hidden")}
-    fp32, int8 = scratch / "m.onnx", scratch / "m8.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(Last(model), (torch.from_numpy(ids), torch.from_numpy(mask)), str(fp32), dynamo=False,
-                          opset_version=17, input_names=["input_ids", "attention_mask"], output_names=["hidden"],
-                          dynamic_axes=axes)
-    _quiet(quantize_dynamic, str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8)
-    return fp32, int8
 
 
 def build(folder: Path, tokenizer, calibration: list[str], threads: int | None, scratch: Path) -> tuple[dict, list]:
@@ -195,7 +163,7 @@ def build(folder: Path, tokenizer, calibration: list[str], threads: int | None, 
                     subset_size=len(batches))
     runners["openvino static int8 (nncf.quantize, transformer)"] = OpenVino(static, 0, threads)
     try:
-        onnx32, onnx8 = _export_onnx(folder, scratch)
+        onnx32, onnx8 = _quiet(export_onnx, folder, scratch)
         runners["onnxruntime fp32"] = Onnx(onnx32, threads)
         runners["onnxruntime dynamic int8 (per channel)"] = Onnx(onnx8, threads)
     except ImportError as e:

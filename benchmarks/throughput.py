@@ -136,39 +136,50 @@ class SentenceTransformers:
         return self.model.encode(work, batch_size=32, convert_to_numpy=True), counted
 
 
+def export_onnx(folder: Path, scratch: Path) -> tuple[Path, Path]:
+    """``folder``'s model exported to ONNX (last hidden state out) and its dynamic per-channel int8 copy."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(folder), dtype=torch.float32, attn_implementation="eager").eval()
+
+    class Last(torch.nn.Module):
+        def __init__(self, encoder):
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids, attention_mask):
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    ids, mask = _padded([[101, 100, 100, 100, 100, 100, 100, 102], [101, 100, 100, 100, 102]])
+    axes = {name: {0: "batch", 1: "width"} for name in ("input_ids", "attention_mask", "hidden")}
+    fp32, int8 = scratch / "m.onnx", scratch / "m8.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's tracer warnings; accuracy is measured against torch
+        torch.onnx.export(Last(model), (torch.from_numpy(ids), torch.from_numpy(mask)), str(fp32), dynamo=False,
+                          opset_version=17, input_names=["input_ids", "attention_mask"], output_names=["hidden"],
+                          dynamic_axes=axes)
+    quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8)
+    return fp32, int8
+
+
+def onnx_session(path: Path, threads: int | None):
+    """An ONNX Runtime CPU session on ``threads`` threads (None: ONNX Runtime's default)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or 0
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxInt8:
     """ONNX Runtime, dynamic per-channel int8 of every MatMul, on an ONNX export of the same model."""
 
     compute = "onnxruntime dynamic int8 (per channel)"
 
     def __init__(self, folder: Path, tokenizer, scratch: Path, threads: int | None) -> None:
-        import onnxruntime as ort
-        import torch
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-        from transformers import AutoModel
-
-        model = AutoModel.from_pretrained(str(folder), dtype=torch.float32, attn_implementation="eager").eval()
-
-        class Last(torch.nn.Module):
-            def __init__(self, encoder):
-                super().__init__()
-                self.encoder = encoder
-
-            def forward(self, input_ids, attention_mask):
-                return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-        ids, mask = _padded([[101, 100, 100, 100, 100, 100, 100, 102], [101, 100, 100, 100, 102]])
-        axes = {name: {0: "batch", 1: "width"} for name in ("input_ids", "attention_mask", "hidden")}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's tracer warnings; accuracy is measured below
-            torch.onnx.export(Last(model), (torch.from_numpy(ids), torch.from_numpy(mask)), str(scratch / "m.onnx"),
-                              dynamo=False, opset_version=17, input_names=["input_ids", "attention_mask"],
-                              output_names=["hidden"], dynamic_axes=axes)
-        quantize_dynamic(str(scratch / "m.onnx"), str(scratch / "m8.onnx"), per_channel=True,
-                         weight_type=QuantType.QInt8)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default
-        self.session = ort.InferenceSession(str(scratch / "m8.onnx"), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(export_onnx(folder, scratch)[1], threads)
         self.tokenizer = tokenizer
 
     def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
