@@ -19,6 +19,7 @@ from .. import levels, provenance
 from ..cache import fingerprint
 from ..errors import InvalidInputError, InvalidOptionError
 from ..text import _spans as span_input
+from ..tools import _spark as spark
 from . import _documents as documents
 from . import _resources as resources
 from ._engine import Engine, NoWordpieceWarning, Written, collect
@@ -60,8 +61,10 @@ class PipelineGroup:
         provenance record is ``{"format": ..., "models": {column: each model's record}}``.
         """
         if documents.is_spark_dataframe(data):
-            raise InvalidInputError("E074", "Several models on a Spark DataFrame are not supported yet; predict with "
-                                    "each model (pipe.pipelines[k].predict(sdf)) and join on the id column.")
+            if output_path is not None:
+                raise InvalidOptionError("E072", "output_path= writes pandas-side results; for a Spark DataFrame "
+                                         "write the result with Spark: group.predict(sdf).write.parquet(path).")
+            return spark.predict_spark(self, data, output_level, text_column, id_column, options, spans)
         return collect(self.predict_iter, data, output_level, text_column, id_column, spans, output_path, options)
 
     def embed(self, texts: object, **options: object) -> dict[str, np.ndarray]:
@@ -82,7 +85,7 @@ class PipelineGroup:
             if known is not None:
                 request.check_ids(known)
         records = [p.provenance(s) for p, s in zip(self.pipelines, settings)]
-        record = {"format": provenance.FORMAT, "models": dict(zip(self.column_names, records))}
+        record = self.record(records)
         key_bases = [fingerprint(r) if p.cache is not None else "" for p, r in zip(self.pipelines, records)]
         segments = levels.get(level).segments
         shared = segments and len({p.sentence_splitter for p in self.pipelines}) == 1  # one segmentation for all
@@ -113,6 +116,10 @@ class PipelineGroup:
             counts = ", ".join(f"{n} for {c}" for c, n in no_wordpiece.items() if n)
             warnings.warn(f"Rows consisting only of characters a model's tokenizer drops have NaN vectors ({counts}); "
                           "filter them or clean the text.", NoWordpieceWarning, stacklevel=3)
+
+    def record(self, records: list[dict]) -> dict:
+        """The group's provenance record from each model's: ``{"format": ..., "models": {column: record}}``."""
+        return {"format": provenance.FORMAT, "models": dict(zip(self.column_names, records))}
 
     def _default_level(self) -> str:
         names = levels.names()
