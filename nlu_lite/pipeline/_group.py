@@ -11,6 +11,7 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Hashable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from ..text import _spans as span_input
 from ..tools import _spark as spark
 from . import _documents as documents
 from . import _resources as resources
+from ._bundle import write_group
 from ._engine import Engine, NoWordpieceWarning, Written, collect
 
 
@@ -51,6 +53,11 @@ class PipelineGroup:
             pipe.set(**options)
         return self
 
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write every model's bundle (as ``Pipeline.save``) into ``folder``, one subfolder each, with a manifest;
+        ``nlu_lite.load(folder)`` restores the group, with identical vectors, offline."""
+        return write_group(list(self.pipelines), folder)
+
     def predict(self, data: object, output_level: str | None = None, *, text_column: Hashable | None = None,
                 id_column: str | None = None, spans: object = None, output_path: str | os.PathLike | None = None,
                 **options: object) -> pd.DataFrame | Written:
@@ -58,7 +65,10 @@ class PipelineGroup:
 
         ``output_level`` defaults to the finest of the models' own defaults (token before sentence); options
         apply to every model (per-model options are given at load: ``load({"a": {...}, "b": {...}})``). The
-        provenance record is ``{"format": ..., "models": {column: each model's record}}``.
+        provenance record is ``{"format": ..., "models": {column: each model's record}}``. A Spark DataFrame is
+        computed on the executors in one ``mapInPandas`` (each batch segmented once; ``ship_model`` and
+        ``vectors`` as for one model, per model) and a Spark DataFrame is returned, the record on every vector
+        column.
         """
         if documents.is_spark_dataframe(data):
             if output_path is not None:
