@@ -348,6 +348,32 @@ def test_spark_shipped_model_needs_no_driver_folder_on_executors(spark, tiny_cas
 
 
 @pytest.mark.slow
+def test_spark_shipped_zip_goes_when_its_context_stops(tiny_cased_dir, tmp_path):
+    """The zip is written in the SparkContext's SparkFiles root, which Spark deletes on stop() (not at the next
+    shipping call or at exit). In a subprocess: this module's session stays up."""
+    import subprocess
+
+    script = tmp_path / "ship.py"
+    script.write_text(
+        "import os, sys, pandas as pd, pyspark.sql, nlu_lite\n"
+        "from pathlib import Path\n"
+        "spark = (pyspark.sql.SparkSession.builder.master('local[1]').config('spark.ui.enabled', 'false')\n"
+        "         .config('spark.driver.host', '127.0.0.1').config('spark.driver.bindAddress', '127.0.0.1')\n"
+        "         .getOrCreate())\n"
+        f"pipe = nlu_lite.load(path={str(tiny_cased_dir)!r})\n"
+        "root = Path(spark.sparkContext._jvm.org.apache.spark.SparkFiles.getRootDirectory())\n"
+        "sdf = spark.createDataFrame(pd.DataFrame({'id': [1], 'text': ['Chest pain.']}))\n"
+        "rows = pipe.predict(sdf, output_level='document', id_column='id', ship_model=True).count()\n"
+        "zips = len(list((root / 'nlu_lite-shipped').glob('*.zip')))\n"
+        "spark.stop()\n"
+        "print('RUN', rows, zips, root.exists(), flush=True)\n")
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=420)
+    assert [line for line in out.stdout.splitlines() if line.startswith("RUN")] == \
+        ["RUN 1 1 False"], out.stderr[-3000:]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("ship_model", ["auto", False])
 def test_spark_local_master_reads_the_path_and_says_so(spark, tiny_cased, caplog, ship_model):
     sdf = spark.createDataFrame(pandas_frame().astype({"text": object}))
