@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_spark_cluster import free_port, port_open, stop, wait_until
+from spark_cluster import free_port, port_open, stop, wait_until
 
 import nlu_lite
 
