@@ -4,5 +4,6 @@
 - ``_similarity``: cosine matrices and blocked top-k search (``similarity``, ``nearest``);
 - ``_plots``: 2-D maps and similarity heat maps (matplotlib);
 - ``_sklearn``: ``EmbeddingTransformer`` for scikit-learn pipelines;
-- ``_spark``: the same ``predict`` on a Spark DataFrame, computed on the executors.
+- ``_spark``: the same ``predict`` (one model or several) on a Spark DataFrame, classic or Spark Connect, computed
+  on the executors, the model shipped with the job where they cannot read it.
 """
