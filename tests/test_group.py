@@ -133,3 +133,9 @@ def test_group_save_refuses_a_folder_in_use(group, tmp_path):
     (tmp_path / "used.txt").write_text("x")
     with pytest.raises(nlu_lite.errors.InvalidOptionError, match="E044"):
         group.save(tmp_path)
+
+
+def test_group_output_path_on_spark_says_how(group):
+    fake = type("DataFrame", (), {"__module__": "pyspark.sql.dataframe", "mapInPandas": None})()
+    with pytest.raises(nlu_lite.errors.InvalidOptionError, match="E072.*write.parquet"):
+        group.predict(fake, output_path="v.parquet")

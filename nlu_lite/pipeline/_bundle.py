@@ -30,13 +30,19 @@ def _check_links(source: Path, paths: list[Path]) -> None:
                                      "itself (cp --remove-destination) or remove it.")
 
 
-def write_bundle(source: Path, spec: Spec, folder: str | os.PathLike) -> Path:
-    """Copy the model files of ``source`` (configs, tokenizer files of any family, the weights in use, the
-    sentence-transformers module folders) as they are into ``folder``, with ``spec`` as ``nlu_lite.json``."""
+def _new_folder(folder: str | os.PathLike) -> Path:
+    """``folder`` as a path, refused unless it is new or empty (a bundle never mixes with other files)."""
     target = Path(folder).expanduser()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InvalidOptionError("E044", f"'{target}' exists and is not empty (or is a file); pass a new or "
                                  "empty folder, e.g. pipe.save('bundles/my_model').")
+    return target
+
+
+def write_bundle(source: Path, spec: Spec, folder: str | os.PathLike) -> Path:
+    """Copy the model files of ``source`` (configs, tokenizer files of any family, the weights in use, the
+    sentence-transformers module folders) as they are into ``folder``, with ``spec`` as ``nlu_lite.json``."""
+    target = _new_folder(folder)
     files = model_files(source)
     modules = sorted(p for p in source.iterdir() if p.is_dir() and (p / "config.json").is_file())
     _check_links(source, [*files, *modules, *(f for m in modules for f in m.rglob("*"))])
@@ -61,10 +67,7 @@ GROUP_FORMAT = "nlu_lite.group"
 def write_group(pipes: list, folder: str | os.PathLike) -> Path:
     """Several models' bundles in one folder: each model's ``save()`` bundle in a subfolder named by its vector
     column, and ``nlu_lite_group.json`` listing them in order, written last (a folder without it is no group)."""
-    target = Path(folder).expanduser()
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise InvalidOptionError("E044", f"'{target}' exists and is not empty (or is a file); pass a new or "
-                                 "empty folder, e.g. group.save('bundles/my_models').")
+    target = _new_folder(folder)
     names = [pipe.column_name for pipe in pipes]
     for pipe, name in zip(pipes, names):
         write_bundle(pipe.source.folder, pipe.spec(), target / name)
@@ -72,8 +75,8 @@ def write_group(pipes: list, folder: str | os.PathLike) -> Path:
     try:
         (target / GROUP_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     except OSError as e:
-        raise InvalidOptionError("E413", f"Could not write the bundle to '{target}': {e.strerror or e}. Pass a "
-                                 "folder you can write to.") from e
+        raise InvalidOptionError("E459", f"Could not write the group manifest '{target / GROUP_FILE}': "
+                                 f"{e.strerror or e}. Pass a folder you can write to.") from e
     return target
 
 

@@ -71,10 +71,7 @@ class PipelineGroup:
         column.
         """
         if documents.is_spark_dataframe(data):
-            if output_path is not None:
-                raise InvalidOptionError("E072", "output_path= writes pandas-side results; for a Spark DataFrame "
-                                         "write the result with Spark: group.predict(sdf).write.parquet(path).")
-            return spark.predict_spark(self, data, output_level, text_column, id_column, options, spans)
+            return spark.predict_spark(self, data, output_level, text_column, id_column, options, spans, output_path)
         return collect(self.predict_iter, data, output_level, text_column, id_column, spans, output_path, options)
 
     def embed(self, texts: object, **options: object) -> dict[str, np.ndarray]:

@@ -298,7 +298,8 @@ def _join_span_table(sdf, table, id_column: str | None):
 
 
 def predict_spark(target: Engine, sdf: pyspark.sql.DataFrame, output_level: str | None, text_column: str | None,
-                  id_column: str | None, options: dict, spans: object = None) -> pyspark.sql.DataFrame:
+                  id_column: str | None, options: dict, spans: object = None,
+                  output_path: object = None) -> pyspark.sql.DataFrame:
     """``target.predict`` for a Spark DataFrame; returns a Spark DataFrame with the pandas result's columns.
 
     ``target``: a pipeline, or a ``PipelineGroup`` (several models: one vector column each, the text segmented
@@ -306,10 +307,14 @@ def predict_spark(target: Engine, sdf: pyspark.sql.DataFrame, output_level: str 
     that identifies input rows; it comes first in the output, under its own name. Without it, an
     ``origin_index`` column is added with ``monotonically_increasing_id()`` (stable for a given partitioning of
     the input). ``spans``: see the module docstring. Two ``options`` are Spark's own, not settings:
-    ``ship_model`` (``"auto"``, ``True``, ``False``) and ``vectors`` (``"array"``, ``"ml"``).
+    ``ship_model`` (``"auto"``, ``True``, ``False``) and ``vectors`` (``"array"``, ``"ml"``). ``output_path``
+    is refused: Spark writes its own results.
     """
     from pyspark.sql import functions as F
 
+    if output_path is not None:
+        raise InvalidOptionError("E072", "output_path= writes pandas-side results; for a Spark DataFrame write "
+                                 "the result with Spark: pipe.predict(sdf).write.parquet(path).")
     pipes: list[Engine] = list(getattr(target, "pipelines", [target]))
     group = type(target) if len(pipes) > 1 else None
     options = dict(options)
