@@ -192,12 +192,15 @@ def test_spark_is_not_imported_by_nlu_lite():
 
 @pytest.mark.slow
 def test_spark_from_a_kernel_whose_venv_is_not_on_path(tiny_cased_dir, tmp_path):
-    """As a Jupyter kernel runs: the venv's python, PATH without the venv, no PYSPARK_PYTHON set."""
+    """As a Jupyter kernel runs: the venv's python, PATH without the venv, no PYSPARK_PYTHON set. Also (one
+    Spark start instead of two): a shipped zip lies in the SparkContext's SparkFiles root, which Spark deletes on
+    stop(), not at the next shipping call or at exit."""
     import subprocess
 
     script = tmp_path / "kernel.py"
     script.write_text(
         "import pandas as pd, pyspark.sql, nlu_lite, sys\n"
+        "from pathlib import Path\n"
         "spark = (pyspark.sql.SparkSession.builder.master('local[1]').config('spark.ui.enabled', 'false')\n"
         "         .config('spark.driver.host', '127.0.0.1').config('spark.driver.bindAddress', '127.0.0.1')\n"
         "         .getOrCreate())\n"
@@ -205,12 +208,17 @@ def test_spark_from_a_kernel_whose_venv_is_not_on_path(tiny_cased_dir, tmp_path)
         "sdf = spark.createDataFrame(pd.DataFrame({'id': [1, 2], 'text': ['Chest pain.', 'No fever.']}))\n"
         "rows = pipe.predict(sdf, output_level='document', id_column='id').toPandas()\n"
         "print('ROWS', len(rows), rows['document'].tolist())\n"
-        "spark.stop()\n")
+        "root = Path(spark.sparkContext._jvm.org.apache.spark.SparkFiles.getRootDirectory())\n"
+        "shipped = pipe.predict(sdf, output_level='document', id_column='id', ship_model=True).count()\n"
+        "zips = len(list((root / 'nlu_lite-shipped').glob('*.zip')))\n"
+        "spark.stop()\n"
+        "print('SHIPPED', shipped, zips, root.exists())\n")
     venv_bin = str(Path(sys.executable).parent)
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON", "VIRTUAL_ENV")}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=420)
     assert "ROWS 2 ['Chest pain.', 'No fever.']" in out.stdout, out.stderr[-3000:]
+    assert "SHIPPED 2 1 False" in out.stdout, out.stderr[-3000:]  # one zip while it ran, gone with the context
 
 
 # --- real sizes: thousands of rows per partition, several chunks per Arrow batch, nulls, an empty partition ---
@@ -283,12 +291,14 @@ def test_spark_10000_rows_in_8_partitions_equal_pandas(spark, tiny_cased, record
 @pytest.mark.parametrize("level", [*BUILTIN_TEXT_LEVELS, "span"])
 def test_spark_several_models_equal_pandas(spark, tiny_cased_dir, tiny_uncased_dir, records_per_batch, level):
     """load("a b").predict(sdf): one mapInPandas, one vector column per model, equal to the group on pandas
-    (2,000 rows in 4 partitions, 600 in 2 at token level: nulls, empty texts, two chunks per Arrow batch), the
-    group's provenance record on every vector column."""
+    (2,000 rows in 4 partitions, several chunks per Arrow batch; at token level 300 rows in 2 partitions in
+    chunks of 64: nulls, empty texts), the group's provenance record on every vector column."""
     group = nlu_lite.load([str(tiny_cased_dir), str(tiny_uncased_dir)])
-    local = scale_frame(600 if level == "token" else 2_000)
-    sdf = spark.createDataFrame(local.astype({"clinical.note text": object})).repartition(2 if level == "token" else 4)
-    options = {"text_column": "clinical.note text", "id_column": "note id", "positions": True}
+    token = level == "token"
+    local = scale_frame(300 if token else 2_000)
+    sdf = spark.createDataFrame(local.astype({"clinical.note text": object})).repartition(2 if token else 4)
+    options = {"text_column": "clinical.note text", "id_column": "note id", "positions": True,
+               **({"chunk_size": 64} if token else {})}
     spans = nlu_lite.terms({"problem": ["chest pain", "fever"], "drug": ["aspirin"]}) if level == "span" else None
     result = group.predict(sdf, output_level=level, spans=spans, **options)
     expected = group.predict(local, output_level=level, spans=spans, **options)
@@ -345,32 +355,6 @@ def test_spark_shipped_model_needs_no_driver_folder_on_executors(spark, tiny_cas
             assert (a is None) == (b is None)
             if b is not None:
                 np.testing.assert_allclose(np.asarray(a, dtype=np.float32), b, atol=1e-5)
-
-
-@pytest.mark.slow
-def test_spark_shipped_zip_goes_when_its_context_stops(tiny_cased_dir, tmp_path):
-    """The zip is written in the SparkContext's SparkFiles root, which Spark deletes on stop() (not at the next
-    shipping call or at exit). In a subprocess: this module's session stays up."""
-    import subprocess
-
-    script = tmp_path / "ship.py"
-    script.write_text(
-        "import os, sys, pandas as pd, pyspark.sql, nlu_lite\n"
-        "from pathlib import Path\n"
-        "spark = (pyspark.sql.SparkSession.builder.master('local[1]').config('spark.ui.enabled', 'false')\n"
-        "         .config('spark.driver.host', '127.0.0.1').config('spark.driver.bindAddress', '127.0.0.1')\n"
-        "         .getOrCreate())\n"
-        f"pipe = nlu_lite.load(path={str(tiny_cased_dir)!r})\n"
-        "root = Path(spark.sparkContext._jvm.org.apache.spark.SparkFiles.getRootDirectory())\n"
-        "sdf = spark.createDataFrame(pd.DataFrame({'id': [1], 'text': ['Chest pain.']}))\n"
-        "rows = pipe.predict(sdf, output_level='document', id_column='id', ship_model=True).count()\n"
-        "zips = len(list((root / 'nlu_lite-shipped').glob('*.zip')))\n"
-        "spark.stop()\n"
-        "print('RUN', rows, zips, root.exists(), flush=True)\n")
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=420)
-    assert [line for line in out.stdout.splitlines() if line.startswith("RUN")] == \
-        ["RUN 1 1 False"], out.stderr[-3000:]
 
 
 @pytest.mark.slow
