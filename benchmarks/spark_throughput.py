@@ -14,8 +14,8 @@ the pandas run before and after the Spark ones shows how the machine's load drif
 Each Spark job ends in ``count()`` (computed on the executors, nothing collected). Prints a Markdown table with
 seconds, rows, units/s, wordpieces/s and time against the mean of the pandas runs, the CPU and load average.
 
-    python benchmarks/spark_throughput.py [--notes 60] [--level sentence] [--partitions 2] [--no-cluster]
-                                          [--json out.json]
+    python benchmarks/spark_throughput.py [--notes 60] [--level sentence] [--partitions 2] [--threads N]
+                                          [--no-cluster] [--json out.json]
 """
 
 from __future__ import annotations
@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notes", type=int, default=60, help="the first N non-empty MTSamples notes")
     parser.add_argument("--level", default="sentence", choices=["token", "sentence", "document"])
     parser.add_argument("--partitions", type=int, default=2, help="partitions, local[N] threads and worker cores")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads per Spark worker (default: the driver pipeline's)")
     parser.add_argument("--no-cluster", action="store_true", help="leave out the standalone-cluster path")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     pipe = nlu_lite.load()  # the packaged all-MiniLM-L6-v2
     pipe.predict("warm up")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark_pipe = nlu_lite.load(threads=args.threads) if args.threads else pipe  # executors get its threads
     load_before = load_average()
 
     def pandas_run() -> tuple[float, int, int]:
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     table: list[dict] = []
     seconds, n, wordpieces = pandas_run()
     table.append({"path": "pandas (before)", "seconds": seconds, "rows": n})
-    for run, seconds, n in spark_jobs(pipe, notes, f"local[{args.partitions}]", args.partitions, args.level):
+    for run, seconds, n in spark_jobs(spark_pipe, notes, f"local[{args.partitions}]", args.partitions, args.level):
         table.append({"path": f"Spark local[{args.partitions}], {run} job, model read at its path",
                       "seconds": seconds, "rows": n})
     if not args.no_cluster:
@@ -117,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="nlu_lite-cluster-") as logs, \
                 standalone(Path(logs), hidden=hidden, cores=args.partitions, memory="3g") as master:
             where = "worker without the model folder" if hidden is not None else "worker sees the folder"
-            for run, seconds, n in spark_jobs(pipe, notes, master, args.partitions, args.level, ship_model=True):
+            for run, seconds, n in spark_jobs(spark_pipe, notes, master, args.partitions, args.level,
+                                              ship_model=True):
                 table.append({"path": f"standalone cluster, 1 worker x {args.partitions} cores, {run} job, "
                                       f"model shipped ({where})", "seconds": seconds, "rows": n})
     seconds, n, _ = pandas_run()
