@@ -1,8 +1,21 @@
-"""MTSamples notes through local Spark (mapInPandas on the executors) and through plain pandas.
+"""MTSamples notes through plain pandas, local Spark and a standalone cluster whose worker gets the model shipped.
 
-Same pipeline, same notes, same output level; prints notes/s, wordpieces/s and Spark's overhead.
+Same pipeline (the packaged all-MiniLM-L6-v2), same notes, same output level. Paths, in this order, so that
+the pandas run before and after the Spark ones shows how the machine's load drifted:
 
-    python benchmarks/spark_throughput.py [--notes 200] [--partitions 2] [--level sentence] [--json out.json]
+1. pandas (``pipe.predict(frame)``);
+2. ``local[P]``, P partitions: a cold job (Python workers start, import nlu_lite, load the model) then a warm
+   one (workers and model reused), timed apart; the executors read the driver's model folder;
+3. a standalone master and worker on 127.0.0.1 (tests/spark_cluster.py, the helper tests/test_spark_cluster.py
+   uses), the worker in its own mount namespace without the model's folder where ``unshare -m`` works, with
+   ``ship_model=True``: the cold job includes the bundle, zip, fetch and model load; then a warm one;
+4. pandas again.
+
+Each Spark job ends in ``count()`` (computed on the executors, nothing collected). Prints a Markdown table with
+seconds, rows, units/s, wordpieces/s and time against the mean of the pandas runs, the CPU and load average.
+
+    python benchmarks/spark_throughput.py [--notes 60] [--level sentence] [--partitions 2] [--threads N]
+                                          [--no-cluster] [--json out.json]
 """
 
 from __future__ import annotations
@@ -12,66 +25,120 @@ import csv
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mtsamples" / "mtsamples.csv"
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / ".." / "shared" / "data" / "mtsamples" / "mtsamples.csv"
+
+
+def cpu() -> str:
+    """The CPU's name and its AVX-512 / VNNI / AMX flags, from /proc/cpuinfo (Linux)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown CPU"
+    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
+    flags = next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")), set())
+    wanted = [f for f in ("avx512f", "avx512_vnni", "avx512_bf16", "amx_tile") if f in flags]
+    return f"{name}, {os.cpu_count()} cores, flags: {' '.join(wanted) or 'no AVX-512'}"
+
+
+def load_average() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def session(master: str, partitions: int):
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master(master).appName("nlu_lite-benchmark").config("spark.ui.enabled", "false")
+            .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+            .config("spark.sql.shuffle.partitions", str(partitions)).config("spark.executor.memory", "2g")
+            .getOrCreate())
+
+
+def spark_jobs(pipe, notes, master: str, partitions: int, level: str, **options) -> list[tuple[str, float, int]]:
+    """A cold and a warm job on a new session (the session's own start is not timed)."""
+    spark = session(master, partitions)
+    try:
+        sdf = spark.createDataFrame(notes).repartition(partitions).cache()
+        sdf.count()
+        times = []
+        for run in ("cold", "warm"):
+            start = time.perf_counter()
+            rows = pipe.predict(sdf, output_level=level, id_column="note_id", **options).count()
+            times.append((run, time.perf_counter() - start, rows))
+        return times
+    finally:
+        spark.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--notes", type=int, default=200)
-    parser.add_argument("--partitions", type=int, default=2)
+    parser.add_argument("--notes", type=int, default=60, help="the first N non-empty MTSamples notes")
     parser.add_argument("--level", default="sentence", choices=["token", "sentence", "document"])
+    parser.add_argument("--partitions", type=int, default=2, help="partitions, local[N] threads and worker cores")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads per worker for the Spark run (default: torch's choice)")
+                        help="torch threads per Spark worker (default: the driver pipeline's)")
+    parser.add_argument("--no-cluster", action="store_true", help="leave out the standalone-cluster path")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    if not DATA.is_file():
+        print(f"skipped: {DATA} is absent (MTSamples, in the shared data folder beside the repository)")
+        return 0
 
     import pandas as pd
-    from pyspark.sql import SparkSession
 
     import nlu_lite
 
     with DATA.open(newline="", encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if r["transcription"].strip()][: args.notes]
     notes = pd.DataFrame({"note_id": [int(r["note_id"]) for r in rows], "text": [r["transcription"] for r in rows]})
-    pipe = nlu_lite.load()  # the packaged all-MiniLM-L6-v2, a local path every executor of local[*] can read
+    pipe = nlu_lite.load()  # the packaged all-MiniLM-L6-v2
     pipe.predict("warm up")
-
-    start = time.perf_counter()
-    local = pipe.predict(notes, output_level=args.level, id_column="note_id", progress=False)
-    pandas_s = time.perf_counter() - start
-    wordpieces = pipe.last_stats["wordpieces"]
-
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = (SparkSession.builder.master(f"local[{args.partitions}]").config("spark.ui.enabled", "false")
-             .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
-             .getOrCreate())
-    sdf = spark.createDataFrame(notes).repartition(args.partitions).cache()
-    sdf.count()
-    spark_pipe = nlu_lite.load(threads=args.threads) if args.threads else pipe
-    start = time.perf_counter()
-    result = spark_pipe.predict(sdf, output_level=args.level, id_column="note_id")
-    spark_rows = result.count()  # an action on the executors; nothing is collected to the driver
-    spark_s = time.perf_counter() - start
-    spark.stop()
+    spark_pipe = nlu_lite.load(threads=args.threads) if args.threads else pipe  # executors get its threads
+    load_before = load_average()
 
-    table = [
-        {"path": "pandas", "seconds": pandas_s, "rows": len(local)},
-        {"path": f"spark local[{args.partitions}], {args.partitions} partitions, threads={args.threads or 'default'}",
-         "seconds": spark_s,
-         "rows": spark_rows},
-    ]
-    print(f"{args.notes} MTSamples notes, {wordpieces:,} wordpieces, level={args.level}, all-MiniLM-L6-v2, "
-          f"{os.cpu_count()} cores")
-    print("| path | output rows | seconds | notes/s | wordpieces/s | time vs pandas |")
+    def pandas_run() -> tuple[float, int, int]:
+        start = time.perf_counter()
+        rows = len(pipe.predict(notes, output_level=args.level, id_column="note_id", progress=False))
+        return time.perf_counter() - start, rows, pipe.last_stats["wordpieces"]
+
+    table: list[dict] = []
+    seconds, n, wordpieces = pandas_run()
+    table.append({"path": "pandas (before)", "seconds": seconds, "rows": n})
+    for run, seconds, n in spark_jobs(spark_pipe, notes, f"local[{args.partitions}]", args.partitions, args.level):
+        table.append({"path": f"Spark local[{args.partitions}], {run} job, model read at its path",
+                      "seconds": seconds, "rows": n})
+    if not args.no_cluster:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from spark_cluster import can_hide_folders, standalone
+
+        hidden = Path(pipe.source.folder).parent if can_hide_folders() else None
+        with tempfile.TemporaryDirectory(prefix="nlu_lite-cluster-") as logs, \
+                standalone(Path(logs), hidden=hidden, cores=args.partitions, memory="3g") as master:
+            where = "worker without the model folder" if hidden is not None else "worker sees the folder"
+            for run, seconds, n in spark_jobs(spark_pipe, notes, master, args.partitions, args.level,
+                                              ship_model=True):
+                table.append({"path": f"standalone cluster, 1 worker x {args.partitions} cores, {run} job, "
+                                      f"model shipped ({where})", "seconds": seconds, "rows": n})
+    seconds, n, _ = pandas_run()
+    table.append({"path": "pandas (after)", "seconds": seconds, "rows": n})
+
+    pandas_s = (table[0]["seconds"] + table[-1]["seconds"]) / 2
+    print(f"{args.notes} MTSamples notes, {wordpieces:,} wordpieces, level={args.level}, "
+          f"{table[0]['rows']:,} output rows, all-MiniLM-L6-v2 fp32, {args.partitions} partitions")
+    print(f"CPU: {cpu()}; load average before {load_before}, after {load_average()}; "
+          f"{time.strftime('%Y-%m-%d', time.gmtime())}")
+    print("| path | output rows | seconds | rows/s | wordpieces/s | time vs pandas |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in table:
-        print(f"| {r['path']} | {r['rows']:,} | {r['seconds']:.1f} | {args.notes / r['seconds']:.1f} | "
+        print(f"| {r['path']} | {r['rows']:,} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:.1f} | "
               f"{wordpieces / r['seconds']:,.0f} | {r['seconds'] / pandas_s:.2f}× |")
     if args.json:
-        args.json.write_text(json.dumps(table, indent=2))
+        args.json.write_text(json.dumps({"cpu": cpu(), "wordpieces": wordpieces, "rows": table}, indent=2))
     return 0
 
 

@@ -39,12 +39,13 @@ def _exact_json(text: str) -> object:
     return json.loads(text, parse_constant=refuse)
 
 
-def _read_back(path: Path) -> pd.DataFrame:
+def _read_back(path: Path, columns: tuple[str, ...] = (COLUMN,)) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     if path.suffix == ".csv":
-        back = pd.read_csv(path, keep_default_na=False, na_values={"sentence_id": [""], COLUMN: [""]})
-        back[COLUMN] = [None if pd.isna(v) else _exact_json(v) for v in back[COLUMN]]
+        back = pd.read_csv(path, keep_default_na=False, na_values={"sentence_id": [""], **{c: [""] for c in columns}})
+        for column in columns:
+            back[column] = [None if pd.isna(v) else _exact_json(v) for v in back[column]]
         return back
     return pd.DataFrame([_exact_json(line) for line in path.read_text("utf-8").splitlines()])
 
@@ -97,6 +98,37 @@ def test_cli_predict_file_matches_api_values_and_column_order(tiny_cased, tiny_c
         field_type = pq.read_schema(out).field(COLUMN).type
         assert pa.types.is_fixed_size_list(field_type) and field_type.list_size == 32
         assert field_type.value_type == pa.float32()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+@pytest.mark.parametrize("form", ["repeated", "spaces", "bundle"])
+def test_cli_several_models_one_output_with_each_vector_column(tiny_cased_dir, tiny_uncased_dir, tmp_path, suffix,
+                                                              form):
+    """--model A --model B, --model 'A B' (NLU's form) or a group.save() folder: one file with each model's
+    vector column, equal (bit for bit) to load([A, B]).predict."""
+    group = nlu_lite.load([str(tiny_cased_dir), str(tiny_uncased_dir)])
+    source = tmp_path / "notes.csv"
+    frame = pd.DataFrame({"note_id": [11, 12, 13], "note": TEXTS + [None], "ward": ["a", "b", "c"]})
+    frame.to_csv(source, index=False)
+    models = {"repeated": ["--model", str(tiny_cased_dir), "--model", str(tiny_uncased_dir)],
+              "spaces": ["--model", f"{tiny_cased_dir} {tiny_uncased_dir}"],
+              "bundle": ["--model", str(group.save(tmp_path / "group")) if form == "bundle" else ""]}[form]
+    out = tmp_path / f"out{suffix}"
+    assert main(["predict", "--input", str(source), "--text-column", "note", "--id-column", "note_id", "--output",
+                 str(out), "--positions", "--no-progress", *models]) == 0
+    expected = group.predict(frame, positions=True, text_column="note", id_column="note_id").reset_index()
+    assert "token" in expected.columns  # the finest of the models' default levels
+    back = _read_back(out, group.column_names)
+    assert list(back.columns) == list(expected.columns)
+    assert back["token"].tolist()[:-1] == expected["token"].tolist()[:-1]
+    for column in group.column_names:
+        assert back[column].iloc[-1] is None
+        np.testing.assert_array_equal(np.stack([np.asarray(v, dtype=np.float32) for v in back[column].iloc[:-1]]),
+                                      np.stack(expected[column].iloc[:-1]))
+    if suffix == ".parquet":
+        records = nlu_lite.provenance(nlu_lite.provenance.read_parquet(out))["models"]  # every model's record
+        assert [records[c]["revision"] for c in group.column_names] == \
+            [r["revision"] for r in nlu_lite.provenance(expected)["models"].values()]
 
 
 @pytest.mark.parametrize("argv,fragment", [
@@ -235,13 +267,15 @@ def test_cli_progress_bar_only_on_a_terminal_and_never_with_no_progress(tiny_cas
 
 @pytest.mark.parametrize("model,level", [("minilm", "sentence"), ("clinical_bert", "token"),
                                          ("sentence-transformers/all-MiniLM-L6-v2", "sentence"),
-                                         ("someone/not-in-the-catalog", None), ("{folder}", None)])
+                                         ("someone/not-in-the-catalog", None), ("{folder}", None),
+                                         ("minilm clinical_bert", "token"), ("minilm|bge_small", "sentence"),
+                                         ("minilm|{folder}", None)])
 def test_cli_planned_level_without_loading(model, level, tiny_cased_dir, no_model):
     import argparse
 
     from nlu_lite.cli._main import _planned_level
 
-    args = argparse.Namespace(level=None, model=model.replace("{folder}", str(tiny_cased_dir)))
+    args = argparse.Namespace(level=None, model=model.replace("{folder}", str(tiny_cased_dir)).split("|"))
     assert _planned_level(args) == level  # a hub id or folder load() accepts is not refused before loading
 
 
@@ -358,7 +392,7 @@ def test_outputs_nan_vectors_are_json_null_and_list_extras_json(tiny_cased, tmp_
     frame[COLUMN] = [vector, frame[COLUMN].iloc[1]]
     for suffix in (".csv", ".jsonl"):
         out = tmp_path / f"v{suffix}"
-        outputs.write_output([frame], out, COLUMN, 32)
+        outputs.write_output([frame], out, (COLUMN,), 32)
         if suffix == ".csv":
             with out.open(newline="", encoding="utf-8") as f:
                 rows = list(csv.DictReader(f))

@@ -162,7 +162,7 @@ def test_cli_sigterm_mid_write_leaves_no_temporary_and_keeps_previous_file(tiny_
 def test_outputs_sigterm_handler_is_restored_after_the_write(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     frame = pd.DataFrame({"text": ["a"], COLUMN: [None]})
-    outputs.write_output([frame], tmp_path / "v.jsonl", COLUMN, 32)
+    outputs.write_output([frame], tmp_path / "v.jsonl", (COLUMN,), 32)
     assert signal.getsignal(signal.SIGTERM) is before
 
 
@@ -220,7 +220,7 @@ def test_cli_output_written_per_chunk_equals_the_whole_frame_output(tiny_cased_d
     whole = pipe.predict(frame, output_level="sentence", positions=True, id_column=id_column, progress=False)
     expected, out = tmp_path / f"expected{suffix}", tmp_path / f"out{suffix}"
     sink = outputs._JsonlSink if suffix == "stdout" else outputs._SINKS[suffix]
-    outputs.write_output([whole], sys.stdout if suffix == "stdout" else expected, COLUMN, 32)  # the whole frame
+    outputs.write_output([whole], sys.stdout if suffix == "stdout" else expected, (COLUMN,), 32)  # the whole frame
     expected_stdout = capsys.readouterr().out
     written = []
     real = sink.write

@@ -91,3 +91,51 @@ def test_group_embed_gives_one_matrix_per_model(group):
 def test_group_needs_two_different_models(tiny_cased_dir):
     with pytest.raises(nlu_lite.errors.InvalidOptionError, match="E073"):
         nlu_lite.load([str(tiny_cased_dir), str(tiny_cased_dir)])
+
+
+def test_group_bundle_round_trip_is_bit_equal(tiny_cased_dir, second_dir, tmp_path):
+    """group.save(folder) -> nlu_lite.load(folder): the same models with their own options, bit-equal vectors,
+    offline (the bundle is all that is read: the original folders are gone)."""
+    import shutil
+
+    first, second = (shutil.copytree(d, tmp_path / "src" / d.name) for d in (tiny_cased_dir, second_dir))
+    group = nlu_lite.load({str(first): {"subword_pooling": "mean"}, str(second): {"positions": True}})
+    frame = pd.DataFrame({"text": TEXTS * 3})
+    before = {level: group.predict(frame, output_level=level) for level in TEXT_LEVELS}
+    folder = group.save(tmp_path / "bundle")
+    shutil.rmtree(tmp_path / "src")
+    for again in (nlu_lite.load(str(folder)), nlu_lite.load(path=folder)):
+        assert again.column_names == group.column_names
+        assert [p.settings for p in again.pipelines] == [p.settings for p in group.pipelines]
+        for level, expected in before.items():
+            got = again.predict(frame, output_level=level)
+            assert list(got.columns) == list(expected.columns)
+            for column in group.column_names:
+                assert same_cells(got[column], expected[column])
+            records = nlu_lite.provenance(got)["models"]
+            assert [records[c]["source_kind"] for c in group.column_names] == ["bundle", "bundle"]
+
+
+@pytest.mark.parametrize(("manifest", "code"), [
+    ("not json", "E456"),
+    ('{"format": "nlu_lite.group", "version": 1, "models": ["../escape", "b"]}', "E457"),
+    ('{"format": "nlu_lite.group", "version": 2, "models": ["a", "b"]}', "E457"),
+    ('{"format": "nlu_lite.group", "version": 1, "models": ["gone", "tiny_cased_embeddings"]}', "E458"),
+])
+def test_group_bundle_bad_manifest_says_what_to_do(group, tmp_path, manifest, code):
+    folder = group.save(tmp_path / "bundle")
+    (folder / "nlu_lite_group.json").write_text(manifest, encoding="utf-8")
+    with pytest.raises(nlu_lite.errors.ModelLoadError, match=f"{code}.*group.save"):
+        nlu_lite.load(path=folder)
+
+
+def test_group_save_refuses_a_folder_in_use(group, tmp_path):
+    (tmp_path / "used.txt").write_text("x")
+    with pytest.raises(nlu_lite.errors.InvalidOptionError, match="E044"):
+        group.save(tmp_path)
+
+
+def test_group_output_path_on_spark_says_how(group):
+    fake = type("DataFrame", (), {"__module__": "pyspark.sql.dataframe", "mapInPandas": None})()
+    with pytest.raises(nlu_lite.errors.InvalidOptionError, match="E072.*write.parquet"):
+        group.predict(fake, output_path="v.parquet")

@@ -183,7 +183,7 @@ def test_provenance_reads_parquet_files_the_cli_writes(tiny_cased, tmp_path):
     from nlu_lite.cli import _outputs as outputs
 
     frame = predicted(tiny_cased, "sentence")
-    outputs.write_output([frame], tmp_path / "cli.parquet", tiny_cased.column_name, 32)
+    outputs.write_output([frame], tmp_path / "cli.parquet", (tiny_cased.column_name,), 32)
     back = provenance.read_parquet(tmp_path / "cli.parquet")
     assert_same_frame(back, frame.reset_index(), tiny_cased.column_name)
 

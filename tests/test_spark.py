@@ -176,8 +176,8 @@ def test_spark_partition_function_loads_model_once_per_process(tiny_cased, monke
     spec = tiny_cased.spec().to_json()
     batches = [pd.DataFrame({"id": [k], "text": [f"Chest pain {k}."]}) for k in range(4)]
     options = {"output_level": "document", "progress": False}
-    first = list(nlu_spark.predict_partition(iter(batches[:2]), spec, "text", "id", options))
-    second = list(nlu_spark.predict_partition(iter(batches[2:]), spec, "text", "id", options))
+    first = list(nlu_spark.predict_partition(iter(batches[:2]), [(spec, None)], "text", "id", options))
+    second = list(nlu_spark.predict_partition(iter(batches[2:]), [(spec, None)], "text", "id", options))
     assert len(calls) == 1  # one load for 2 partitions x 2 batches
     assert [f["id"].tolist() for f in first + second] == [[0], [1], [2], [3]]
 
@@ -192,12 +192,15 @@ def test_spark_is_not_imported_by_nlu_lite():
 
 @pytest.mark.slow
 def test_spark_from_a_kernel_whose_venv_is_not_on_path(tiny_cased_dir, tmp_path):
-    """As a Jupyter kernel runs: the venv's python, PATH without the venv, no PYSPARK_PYTHON set."""
+    """As a Jupyter kernel runs: the venv's python, PATH without the venv, no PYSPARK_PYTHON set. Also (one
+    Spark start instead of two): a shipped zip lies in the SparkContext's SparkFiles root, which Spark deletes on
+    stop(), not at the next shipping call or at exit."""
     import subprocess
 
     script = tmp_path / "kernel.py"
     script.write_text(
         "import pandas as pd, pyspark.sql, nlu_lite, sys\n"
+        "from pathlib import Path\n"
         "spark = (pyspark.sql.SparkSession.builder.master('local[1]').config('spark.ui.enabled', 'false')\n"
         "         .config('spark.driver.host', '127.0.0.1').config('spark.driver.bindAddress', '127.0.0.1')\n"
         "         .getOrCreate())\n"
@@ -205,12 +208,17 @@ def test_spark_from_a_kernel_whose_venv_is_not_on_path(tiny_cased_dir, tmp_path)
         "sdf = spark.createDataFrame(pd.DataFrame({'id': [1, 2], 'text': ['Chest pain.', 'No fever.']}))\n"
         "rows = pipe.predict(sdf, output_level='document', id_column='id').toPandas()\n"
         "print('ROWS', len(rows), rows['document'].tolist())\n"
-        "spark.stop()\n")
+        "root = Path(spark.sparkContext._jvm.org.apache.spark.SparkFiles.getRootDirectory())\n"
+        "shipped = pipe.predict(sdf, output_level='document', id_column='id', ship_model=True).count()\n"
+        "zips = len(list((root / 'nlu_lite-shipped').glob('*.zip')))\n"
+        "spark.stop()\n"
+        "print('SHIPPED', shipped, zips, root.exists())\n")
     venv_bin = str(Path(sys.executable).parent)
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON", "VIRTUAL_ENV")}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=420)
     assert "ROWS 2 ['Chest pain.', 'No fever.']" in out.stdout, out.stderr[-3000:]
+    assert "SHIPPED 2 1 False" in out.stdout, out.stderr[-3000:]  # one zip while it ran, gone with the context
 
 
 # --- real sizes: thousands of rows per partition, several chunks per Arrow batch, nulls, an empty partition ---
@@ -230,21 +238,23 @@ def scale_frame(n: int) -> pd.DataFrame:
                          "bucket": np.arange(n) % 7})  # 7 buckets over 8 partitions: one is empty
 
 
-def assert_frames_equal(got: pd.DataFrame, expected: pd.DataFrame, level: str, column: str) -> None:
+def assert_frames_equal(got: pd.DataFrame, expected: pd.DataFrame, level: str, column: str | list[str]) -> None:
+    columns = [column] if isinstance(column, str) else column
     keys = ["note id"] + {"document": [], "span": ["begin", "end"]}.get(level, ["sentence_id", "begin"])
     got = got.sort_values(keys, kind="stable").reset_index(drop=True)
     expected = expected.sort_values(keys, kind="stable").reset_index(drop=True)
     assert len(got) == len(expected)
     assert list(got.columns) == list(expected.columns)
     for name in got.columns:
-        if name != column:
+        if name not in columns:
             assert got[name].astype(object).where(got[name].notna(), None).tolist() == \
                 expected[name].astype(object).where(expected[name].notna(), None).tolist(), name
-    assert [v is None for v in got[column]] == [v is None for v in expected[column]]
-    present = [v is not None for v in expected[column]]
-    a = np.stack([np.asarray(v, dtype=np.float32) for v, p in zip(got[column], present) if p])
-    b = np.stack([v for v, p in zip(expected[column], present) if p])
-    np.testing.assert_allclose(a, b, atol=1e-5)
+    for column in columns:
+        assert [v is None for v in got[column]] == [v is None for v in expected[column]]
+        present = [v is not None for v in expected[column]]
+        a = np.stack([np.asarray(v, dtype=np.float32) for v, p in zip(got[column], present) if p])
+        b = np.stack([v for v, p in zip(expected[column], present) if p])
+        np.testing.assert_allclose(a, b, atol=1e-5, err_msg=column)
 
 
 @pytest.fixture()
@@ -275,6 +285,29 @@ def test_spark_10000_rows_in_8_partitions_equal_pandas(spark, tiny_cased, record
     expected = tiny_cased.predict(local, output_level=level, spans=spans, **options).reset_index()
     assert set(got["note id"]) == set(local["note id"])  # every input row, null and empty ones included
     assert_frames_equal(got, expected, level, tiny_cased.column_name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", [*BUILTIN_TEXT_LEVELS, "span"])
+def test_spark_several_models_equal_pandas(spark, tiny_cased_dir, tiny_uncased_dir, records_per_batch, level):
+    """load("a b").predict(sdf): one mapInPandas, one vector column per model, equal to the group on pandas
+    (2,000 rows in 4 partitions, several chunks per Arrow batch; at token level 300 rows in 2 partitions in
+    chunks of 64: nulls, empty texts), the group's provenance record on every vector column."""
+    group = nlu_lite.load([str(tiny_cased_dir), str(tiny_uncased_dir)])
+    token = level == "token"
+    local = scale_frame(300 if token else 2_000)
+    sdf = spark.createDataFrame(local.astype({"clinical.note text": object})).repartition(2 if token else 4)
+    options = {"text_column": "clinical.note text", "id_column": "note id", "positions": True,
+               **({"chunk_size": 64} if token else {})}
+    spans = nlu_lite.terms({"problem": ["chest pain", "fever"], "drug": ["aspirin"]}) if level == "span" else None
+    result = group.predict(sdf, output_level=level, spans=spans, **options)
+    expected = group.predict(local, output_level=level, spans=spans, **options)
+    assert nlu_lite.provenance(result) == nlu_lite.provenance(expected)
+    assert {nlu_lite.provenance(result.select(c)) == nlu_lite.provenance(expected) for c in group.column_names} \
+        == {True}
+    got = result.toPandas()
+    assert set(got["note id"]) == set(local["note id"])
+    assert_frames_equal(got, expected.reset_index(), level, list(group.column_names))
 
 
 @pytest.mark.slow
@@ -354,12 +387,12 @@ def test_spark_bad_ship_model_or_vectors_fail_on_the_driver(spark, tiny_cased, o
         tiny_cased.predict(sdf, id_column="note_id", **options)
 
 
-@pytest.mark.parametrize("ship_model", [True])
-def test_spark_connect_cannot_ship_the_model(tiny_cased, ship_model):
-    """A Spark Connect DataFrame has no SparkContext to add an archive to: one clear error before any job."""
-    fake = type("DataFrame", (), {"__module__": "pyspark.sql.connect.dataframe", "mapInPandas": None})()
-    with pytest.raises(nlu_lite.errors.InvalidOptionError, match="E453.*ship_model=False"):
-        tiny_cased.predict(fake, ship_model=ship_model)
+@pytest.mark.parametrize(("ship_model", "ships"), [("auto", True), (True, True), (False, False)])
+def test_spark_connect_ships_unless_told_not_to(tiny_cased, ship_model, ships):
+    """A Spark Connect server's executors may be on any machine: 'auto' ships there (tests/test_spark_connect.py
+    runs it live)."""
+    fake = type("DataFrame", (), {"__module__": "pyspark.sql.connect.dataframe"})()
+    assert nlu_spark._ships_model(tiny_cased, fake, ship_model) is ships
 
 
 @pytest.mark.slow
@@ -396,4 +429,4 @@ def test_spark_executor_without_the_model_says_why(tiny_cased, tmp_path, monkeyp
     spec = replace(tiny_cased.spec(), model_path=str(tmp_path / "gone") if archive is None else ".").to_json()
     batches = iter([pd.DataFrame({"id": [1], "text": ["Chest pain."]})])
     with pytest.raises(nlu_lite.errors.NluLiteError, match=code):
-        list(nlu_spark.predict_partition(batches, spec, "text", "id", {"progress": False}, None, archive))
+        list(nlu_spark.predict_partition(batches, [(spec, archive)], "text", "id", {"progress": False}))

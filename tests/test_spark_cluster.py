@@ -3,101 +3,28 @@ model folder: it runs in its own mount namespace with an empty tmpfs over the fo
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from spark_cluster import can_hide_folders, standalone
 
 WORDS = ("patient", "denies", "chest", "pain", "fever", "takes", "aspirin", "daily", "BP", "120/80", "HR", "72")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(check, seconds: float, what: str, logs: list[Path]) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    tails = "\n".join(f"--- {log}:\n{log.read_text(errors='replace')[-2000:]}" for log in logs if log.exists())
-    pytest.fail(f"{what} not up after {seconds} s\n{tails}")
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def alive_workers(webui: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{webui}/json/", timeout=2) as reply:
-            return int(json.load(reply).get("aliveworkers", 0))
-    except OSError:
-        return 0
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the process group (spark-class and its JVM), SIGKILL after a bounded wait."""
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.fixture(scope="module")
 def cluster(tiny_cased_dir, tmp_path_factory):
     """``spark://127.0.0.1:<port>`` with one worker (1 core, 1 GB) that cannot see ``tiny_cased_dir``."""
-    pyspark = pytest.importorskip("pyspark", reason="pip install 'nlu-lite[spark]' (in the [test] extra)")
+    pytest.importorskip("pyspark", reason="pip install 'nlu-lite[spark]' (in the [test] extra)")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("Spark needs Java (17 or 21) on PATH or JAVA_HOME")
-    if shutil.which("unshare") is None or subprocess.run(
-            ["unshare", "-m", "sh", "-c", "mount -t tmpfs tmpfs /mnt"], capture_output=True).returncode != 0:
+    if not can_hide_folders():
         pytest.skip("needs mount namespaces (unshare -m, as root) to hide the model folder from the worker")
-    spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
-    hidden = tiny_cased_dir.parent
-    logs = tmp_path_factory.mktemp("cluster")
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
-           "SPARK_NO_DAEMONIZE": "1"}
-    port, webui = free_port(), free_port()
-    processes = []
-    try:
-        with open(logs / "master.log", "wb") as out:
-            processes.append(subprocess.Popen(
-                [str(spark_class), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
-                 str(port), "--webui-port", str(webui)], stdout=out, stderr=subprocess.STDOUT, env=env,
-                start_new_session=True))
-        wait_until(lambda: port_open(port) and port_open(webui), 60, "the master", [logs / "master.log"])
-        worker = (f"mount -t tmpfs tmpfs '{hidden}' && exec '{spark_class}' org.apache.spark.deploy.worker.Worker "
-                  f"spark://127.0.0.1:{port} --host 127.0.0.1 --port {free_port()} --webui-port {free_port()} "
-                  f"--cores 1 --memory 1g --work-dir '{logs / 'work'}'")
-        with open(logs / "worker.log", "wb") as out:
-            processes.append(subprocess.Popen(["unshare", "-m", "sh", "-c", worker], stdout=out,
-                                              stderr=subprocess.STDOUT, env=env, start_new_session=True))
-        wait_until(lambda: alive_workers(webui) == 1, 60, "the worker", [logs / "master.log", logs / "worker.log"])
-        yield f"spark://127.0.0.1:{port}"
-    finally:
-        for process in reversed(processes):
-            stop(process)
+    with standalone(tmp_path_factory.mktemp("cluster"), hidden=tiny_cased_dir.parent) as master:
+        yield master
 
 
 @pytest.fixture(scope="module")

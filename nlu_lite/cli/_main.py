@@ -35,6 +35,8 @@ EPILOG = """examples:
   nlu-lite predict --input notes.csv --level token --positions --output tokens.jsonl   begin/end index each text
   nlu-lite predict --input notes.csv --output docs.parquet --level document \\
                    --runtime openvino --precision fast --cache vectors.sqlite   fast, and re-runs read vectors
+  nlu-lite predict --input notes.csv --output both.parquet --level sentence \
+                   --model minilm --model bge_small        one vector column per model (or --model 'minilm bge_small')
   nlu-lite catalog                                                     every model reference
   nlu-lite search clinical                                             entries matching every word
   nlu-lite info clinical_bert                                          one entry, by name or alias
@@ -81,7 +83,10 @@ def _parser() -> argparse.ArgumentParser:
                          "and misses with --cache (JSON lines on stdout come without it)")
     predict.add_argument("--level", choices=[n for n in levels.names() if not levels.get(n).needs_spans],
                          help="output level (default: the model's; span level needs spans: use the Python API)")
-    predict.add_argument("--model", default=None, help="catalog name, alias or folder (default: all-MiniLM-L6-v2)")
+    predict.add_argument("--model", action="append", default=None,
+                         help="catalog name, alias or folder (default: all-MiniLM-L6-v2); several models, one "
+                              "vector column each: repeat it (--model A --model B) or space-separate the names "
+                              "(--model 'A B', as NLU), or pass a group.save() folder")
     predict.add_argument("--positions", action="store_true", help="add begin/end character offsets")
     known = [runtimes.get(name) for name in runtimes.names()]
     predict.add_argument("--runtime", choices=[r.name for r in known], help="what runs the model: " + "; ".join(
@@ -129,40 +134,63 @@ def _planned_level(args: argparse.Namespace) -> str | None:
     """
     if args.level is not None:
         return args.level
+    from .. import levels
     from ..models import _catalog as model_catalog
     from ..models._sources import is_folder_name
 
-    name = args.model or "default"
-    if is_folder_name(name):  # load()'s own rule
-        return None
-    entry = model_catalog.find(name)
-    if entry is not None:
-        return entry.default_level
-    if model_catalog.is_hub_id(name):
-        return None
-    return model_catalog.resolve(name).default_level  # raises, naming the closest catalog names
+    planned = []
+    for name in _model_names(args):
+        if is_folder_name(name):  # load()'s own rule
+            return None
+        entry = model_catalog.find(name)
+        if entry is None and model_catalog.is_hub_id(name):
+            return None
+        planned.append((entry or model_catalog.resolve(name)).default_level)  # raises, naming the closest
+    return min(planned, key=levels.names().index)  # several models: the finest, as PipelineGroup's default
 
 
-def _output_columns(level: str | None, positions: bool, vector_column: str | None) -> tuple[str, ...]:
+def _model_names(args: argparse.Namespace) -> list[str]:
+    """Every model --model names (each flag a name, a folder, or NLU's space-separated names); the default."""
+    from ..models._sources import is_folder_name
+
+    names = [part for value in args.model or ["default"]
+             for part in ([value] if is_folder_name(value) else value.split())]
+    return names or ["default"]
+
+
+def _load_argument(args: argparse.Namespace) -> str | list[str] | None:
+    """What ``load()`` is given: one name (or folder, or NLU's "a b"), or the list of several --model values."""
+    if not args.model:
+        return None
+    return args.model[0] if len(args.model) == 1 else list(args.model)
+
+
+def _output_columns(level: str | None, positions: bool, vector_columns: tuple[str, ...] = ()) -> tuple[str, ...]:
     """Columns the prediction adds beside the input's (those known so far)."""
     from .. import levels
 
     if level is None:
-        return (vector_column,) if vector_column else ()
-    return tuple(name for name, _ in levels.get(level).output_columns(positions, vector_column))
+        return vector_columns
+    shared = tuple(name for name, _ in levels.get(level).output_columns(positions, None))
+    return shared + vector_columns
 
 
-def _planned_runtime(args: argparse.Namespace) -> str:
-    """The runtime load() will use: --runtime, else the one a bundle folder was saved with, else torch."""
+def _planned_runtimes(args: argparse.Namespace) -> list[str]:
+    """The runtime load() will use for each model: --runtime, else the one a bundle folder was saved with (each
+    of a group bundle's), else torch."""
     if args.runtime is not None:
-        return args.runtime
+        return [args.runtime]
     from ..models._sources import is_folder_name
+    from ..pipeline._bundle import read_group
     from ..pipeline._spec import BUNDLE_FILE, Spec
 
-    folder = Path(args.model).expanduser() if args.model and is_folder_name(args.model) else None
-    if folder is not None and (folder / BUNDLE_FILE).is_file():
-        return Spec.read_bundle(folder).runtime
-    return "torch"
+    planned = []
+    for name in _model_names(args):
+        folder = Path(name).expanduser() if is_folder_name(name) else None
+        bundles = (read_group(folder) if folder is not None and folder.is_dir() else None) or [folder]
+        planned += [Spec.read_bundle(b).runtime if b is not None and (b / BUNDLE_FILE).is_file() else "torch"
+                    for b in bundles]
+    return planned
 
 
 def _has_cuda() -> bool:
@@ -189,13 +217,14 @@ def _check_precision(args: argparse.Namespace) -> None:
     from .. import runtimes
     from ..runtimes import _cpu_features as cpu
 
-    runtime = _planned_runtime(args)
-    listed = runtimes.get(runtime).precisions
-    if precision not in listed:
-        others = [name for name in runtimes.names() if precision in runtimes.get(name).precisions]
-        raise InvalidOptionError("E132", f"--precision {precision} is not one the runtime {runtime} takes (it takes "
-                                 f"{', '.join(listed)}); pass one of those, e.g. --precision fast, or a runtime "
-                                 f"that takes {precision}: " + " or ".join(f"--runtime {n}" for n in others) + ".")
+    for runtime in dict.fromkeys(_planned_runtimes(args)):
+        listed = runtimes.get(runtime).precisions
+        if precision not in listed:
+            others = [name for name in runtimes.names() if precision in runtimes.get(name).precisions]
+            raise InvalidOptionError("E132", f"--precision {precision} is not one the runtime {runtime} takes (it "
+                                     f"takes {', '.join(listed)}); pass one of those, e.g. --precision fast, or a "
+                                     f"runtime that takes {precision}: "
+                                     + " or ".join(f"--runtime {n}" for n in others) + ".")
     if precision == "fp16" and not _has_cuda() and not _has_mps():
         raise InvalidOptionError("E133", "--precision fp16 needs a GPU (CUDA or Apple Silicon), and torch sees none "
                                  "here; "
@@ -234,7 +263,7 @@ def _predict(args: argparse.Namespace) -> None:
     if args.input is not None:
         data = inputs.read_input(args.input, text_column)
         inputs.check_columns(data, args.input, text_column, args.id_column,
-                             _output_columns(level, args.positions, None))
+                             _output_columns(level, args.positions))
         extras = data.drop(columns=[text_column])
         if args.output is not None and args.output.suffix == ".parquet":
             outputs.parquet_types(extras)
@@ -242,16 +271,22 @@ def _predict(args: argparse.Namespace) -> None:
     from ..pipeline._engine import chunks_by_id
     from ..pipeline._load import load  # torch, transformers, spaCy: only now that the input and output are known good
 
-    pipe = load(args.model, runtime=args.runtime, precision=args.precision, threads=args.threads, cache=args.cache)
+    pipe = load(_load_argument(args), runtime=args.runtime, precision=args.precision, threads=args.threads,
+                cache=args.cache)
+    pipes = getattr(pipe, "pipelines", (pipe,))  # several models: a PipelineGroup
+    columns = tuple(p.column_name for p in pipes)
+    level = args.level or (pipe._default_level() if len(pipes) > 1 else pipe.settings.output_level)
     if args.input is not None:
         inputs.check_columns(data, args.input, text_column, args.id_column,
-                             _output_columns(level or pipe.settings.output_level, args.positions, pipe.column_name))
+                             _output_columns(level, args.positions, columns))
     progress = not args.no_progress and sys.stderr.isatty()
     frames = chunks_by_id(pipe.predict_iter, data, args.level, text_column if args.input is not None else None,
                           args.id_column, None, {"positions": args.positions, "progress": progress})
-    rows = outputs.write_output(frames, args.output or _Stdout(), pipe.column_name, pipe.encoder.dim, source=extras)
+    rows = outputs.write_output(frames, args.output or _Stdout(), columns,
+                                pipes[0].encoder.dim if len(pipes) == 1 else None, source=extras)
     if args.output is not None:  # stdout carries the rows only
-        stats = pipe.cache.stats if pipe.cache is not None else None
+        caches = [p.cache.stats for p in pipes if p.cache is not None]
+        stats = {key: sum(c[key] for c in caches) for key in ("hits", "misses")} if caches else None
         print(_summary(rows, args.output, time.perf_counter() - start, stats), file=sys.stderr)
 
 

@@ -83,18 +83,18 @@ def _plain(value: object) -> object:
     return str(value)
 
 
-def _jsonl_text(frame: pd.DataFrame, column: str) -> str:
+def _jsonl_text(frame: pd.DataFrame, columns: tuple[str, ...]) -> str:
     """One JSON object per row; floats written exactly (repr), so vectors read back bit for bit."""
     names = [str(c) for c in frame.columns]
-    cells = [[_json_vector(v) for v in frame[c]] if c == column else [_plain(v) for v in frame[c].tolist()]
+    cells = [[_json_vector(v) for v in frame[c]] if c in columns else [_plain(v) for v in frame[c].tolist()]
              for c in frame.columns]
     return "".join(json.dumps(dict(zip(names, row)), ensure_ascii=False, allow_nan=False) + "\n"
                    for row in zip(*cells))
 
 
-def _nested_columns(frame: pd.DataFrame, exclude: str) -> set[str]:
+def _nested_columns(frame: pd.DataFrame, exclude: tuple[str, ...]) -> set[str]:
     """The object columns (other than ``exclude``) holding lists, tuples, dicts or arrays: JSON in a .csv."""
-    return {name for name in frame.columns if name != exclude and frame[name].dtype == object
+    return {name for name in frame.columns if name not in exclude and frame[name].dtype == object
             and any(_is_nested(v) for v in frame[name])}
 
 
@@ -103,11 +103,11 @@ class _JsonlSink:
 
     binary = False
 
-    def __init__(self, file, column: str, dim: int, source: pd.DataFrame | None) -> None:
-        self.file, self.column = file, column
+    def __init__(self, file, columns: tuple[str, ...], dim: int | None, source: pd.DataFrame | None) -> None:
+        self.file, self.columns = file, columns
 
     def write(self, frame: pd.DataFrame) -> None:
-        self.file.write(_jsonl_text(frame, self.column))
+        self.file.write(_jsonl_text(frame, self.columns))
 
     def close(self) -> None:
         pass
@@ -119,14 +119,15 @@ class _CsvSink:
 
     binary = False
 
-    def __init__(self, file, column: str, dim: int, source: pd.DataFrame | None) -> None:
-        self.file, self.column, self.header = file, column, True
-        self.nested = set() if source is None else _nested_columns(source, column)
+    def __init__(self, file, columns: tuple[str, ...], dim: int | None, source: pd.DataFrame | None) -> None:
+        self.file, self.columns, self.header = file, columns, True
+        self.nested = set() if source is None else _nested_columns(source, columns)
 
     def write(self, frame: pd.DataFrame) -> None:
         frame = frame.copy()
-        frame[self.column] = [None if v is None else json.dumps(_json_vector(v)) for v in frame[self.column]]
-        for name in self.nested | _nested_columns(frame, self.column):
+        for column in self.columns:
+            frame[column] = [None if v is None else json.dumps(_json_vector(v)) for v in frame[column]]
+        for name in self.nested | _nested_columns(frame, self.columns):
             frame[name] = [None if v is None else json.dumps(_plain(v), ensure_ascii=False) for v in frame[name]]
         frame.to_csv(self.file, index=False, header=self.header)
         self.header = False
@@ -142,16 +143,18 @@ class _ParquetSink:
 
     binary = True
 
-    def __init__(self, file, column: str, dim: int, source: pd.DataFrame | None) -> None:
+    def __init__(self, file, columns: tuple[str, ...], dim: int | None, source: pd.DataFrame | None) -> None:
         from ..provenance import ParquetChunks
 
-        self.file, self.column = file, column
-        self.chunks = ParquetChunks(file, column, dim, types=None if source is None else parquet_types(source),
+        self.file, self.columns = file, columns
+        # several models' columns: column=None, each its width from the group's record (the frames carry it)
+        self.chunks = ParquetChunks(file, columns[0] if len(columns) == 1 else None, dim,
+                                    types=None if source is None else parquet_types(source),
                                     preserve_index=False)  # the index is a column already
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.chunks.types is None:  # a mixed column: E122, not pyarrow's
-            self.chunks.types = parquet_types(frame.drop(columns=[self.column]))
+            self.chunks.types = parquet_types(frame.drop(columns=list(self.columns)))
         self.chunks.write(frame)
 
     def close(self) -> None:
@@ -206,7 +209,7 @@ def _write(sink, frames: Iterable[pd.DataFrame]) -> int:
     return rows
 
 
-def _atomic_write(path: Path, frames: Iterable[pd.DataFrame], column: str, dim: int,
+def _atomic_write(path: Path, frames: Iterable[pd.DataFrame], columns: tuple[str, ...], dim: int | None,
                   source: pd.DataFrame | None) -> int:
     """Frames written one by one into a temporary file, renamed onto ``path`` at the end (returns the rows); on
     any failure (SIGTERM and Ctrl-C included) the temporary goes and ``path`` stays."""
@@ -217,7 +220,7 @@ def _atomic_write(path: Path, frames: Iterable[pd.DataFrame], column: str, dim: 
     try:
         with _sigterm_exits():
             with open(temporary, "wb") if make.binary else open(temporary, "w", encoding="utf-8", newline="") as f:
-                rows = _write(make(f, column, dim, source), frames)
+                rows = _write(make(f, columns, dim, source), frames)
                 f.flush()
                 os.fsync(f.fileno())  # on disk before the rename, so a crash cannot leave an empty file
             os.chmod(temporary, _new_file_mode(path))
@@ -234,15 +237,17 @@ def _atomic_write(path: Path, frames: Iterable[pd.DataFrame], column: str, dim: 
         temporary.unlink(missing_ok=True)
 
 
-def write_output(frames: Iterable[pd.DataFrame], target: Path | TextIO, column: str, dim: int,
+def write_output(frames: Iterable[pd.DataFrame], target: Path | TextIO, columns: tuple[str, ...], dim: int | None,
                  source: pd.DataFrame | None = None) -> int:
     """Write ``predict`` results (``predict_iter``'s chunks, or one frame in a list), index as the first column,
     one chunk at a time (memory bounded by the chunk): to the file ``target`` (atomically, its suffix the
     format), or as JSON lines to the text stream ``target`` (stdout).
 
-    ``dim``: the vector width for Parquet rows without a vector. ``source``: the input columns the output
-    carries (not the text), so that each is written the same way in every chunk. Returns the rows written.
+    ``columns``: the vector columns (one per model). ``dim``: the vector width for Parquet rows without a
+    vector (``None`` with several models: each column's from the frames' record). ``source``: the input columns
+    the output carries (not the text), so that each is written the same way in every chunk. Returns the rows
+    written.
     """
     if isinstance(target, Path):
-        return _atomic_write(target, frames, column, dim, source)
-    return _write(_JsonlSink(target, column, dim, source), frames)
+        return _atomic_write(target, frames, columns, dim, source)
+    return _write(_JsonlSink(target, columns, dim, source), frames)

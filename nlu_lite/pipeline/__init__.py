@@ -4,7 +4,8 @@ In the order the data flows:
 
 - ``_load``: a name or folder to a rebuild spec (``_spec``) and a ``Pipeline`` (``_pipeline``: Spark dispatch,
   ``save`` (``_bundle``), ``print_info`` (``_info``) over ``_engine``, the stages a Spark executor rebuilds); several
-  names to a ``PipelineGroup`` (``_group``: the text segmented once, a vector column per model);
+  names (or a ``group.save()`` folder, ``_bundle``) to a ``PipelineGroup`` (``_group``: the text segmented once,
+  a vector column per model, pandas or Spark);
 - ``_settings``: the options of a call, checked, and what they resolve to (prompt, layers, window, width);
 - ``_documents``: input rows (strings, lists, Series, DataFrames) to chunks of texts with their index;
 - (``text/``: tokens, sentences, sections and spans; ``levels/``: which units are encoded, which rows come out)

@@ -11,6 +11,7 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Hashable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,10 @@ from .. import levels, provenance
 from ..cache import fingerprint
 from ..errors import InvalidInputError, InvalidOptionError
 from ..text import _spans as span_input
+from ..tools import _spark as spark
 from . import _documents as documents
 from . import _resources as resources
+from ._bundle import write_group
 from ._engine import Engine, NoWordpieceWarning, Written, collect
 
 
@@ -50,6 +53,11 @@ class PipelineGroup:
             pipe.set(**options)
         return self
 
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write every model's bundle (as ``Pipeline.save``) into ``folder``, one subfolder each, with a manifest;
+        ``nlu_lite.load(folder)`` restores the group, with identical vectors, offline."""
+        return write_group(list(self.pipelines), folder)
+
     def predict(self, data: object, output_level: str | None = None, *, text_column: Hashable | None = None,
                 id_column: str | None = None, spans: object = None, output_path: str | os.PathLike | None = None,
                 **options: object) -> pd.DataFrame | Written:
@@ -57,11 +65,13 @@ class PipelineGroup:
 
         ``output_level`` defaults to the finest of the models' own defaults (token before sentence); options
         apply to every model (per-model options are given at load: ``load({"a": {...}, "b": {...}})``). The
-        provenance record is ``{"format": ..., "models": {column: each model's record}}``.
+        provenance record is ``{"format": ..., "models": {column: each model's record}}``. A Spark DataFrame is
+        computed on the executors in one ``mapInPandas`` (each batch segmented once; ``ship_model`` and
+        ``vectors`` as for one model, per model) and a Spark DataFrame is returned, the record on every vector
+        column.
         """
         if documents.is_spark_dataframe(data):
-            raise InvalidInputError("E074", "Several models on a Spark DataFrame are not supported yet; predict with "
-                                    "each model (pipe.pipelines[k].predict(sdf)) and join on the id column.")
+            return spark.predict_spark(self, data, output_level, text_column, id_column, options, spans, output_path)
         return collect(self.predict_iter, data, output_level, text_column, id_column, spans, output_path, options)
 
     def embed(self, texts: object, **options: object) -> dict[str, np.ndarray]:
@@ -82,7 +92,7 @@ class PipelineGroup:
             if known is not None:
                 request.check_ids(known)
         records = [p.provenance(s) for p, s in zip(self.pipelines, settings)]
-        record = {"format": provenance.FORMAT, "models": dict(zip(self.column_names, records))}
+        record = self.record(records)
         key_bases = [fingerprint(r) if p.cache is not None else "" for p, r in zip(self.pipelines, records)]
         segments = levels.get(level).segments
         shared = segments and len({p.sentence_splitter for p in self.pipelines}) == 1  # one segmentation for all
@@ -113,6 +123,10 @@ class PipelineGroup:
             counts = ", ".join(f"{n} for {c}" for c, n in no_wordpiece.items() if n)
             warnings.warn(f"Rows consisting only of characters a model's tokenizer drops have NaN vectors ({counts}); "
                           "filter them or clean the text.", NoWordpieceWarning, stacklevel=3)
+
+    def record(self, records: list[dict]) -> dict:
+        """The group's provenance record from each model's: ``{"format": ..., "models": {column: record}}``."""
+        return {"format": provenance.FORMAT, "models": dict(zip(self.column_names, records))}
 
     def _default_level(self) -> str:
         names = levels.names()

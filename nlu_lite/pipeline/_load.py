@@ -16,6 +16,7 @@ from ..models import _catalog as model_catalog
 from ..models import _hf_model as hf_model
 from ..models import _sources as sources
 from ..models._catalog import CatalogEntry
+from ._bundle import read_group
 from ._pipeline import Pipeline
 from ._resources import default_threads
 from ._spec import BUNDLE_FILE, Spec
@@ -109,18 +110,25 @@ def load(name: str | list | dict | None = None, *, path: str | os.PathLike | Non
     segments the text once and returns one DataFrame with a vector column per model; every name is checked
     before any model loads.
 
+    A ``group.save()`` folder loads as that ``PipelineGroup`` again (each model from its own bundle).
+
     Model files are looked for in: ``path``; a packaged model; the Hugging Face cache; the hub (unless
     ``HF_HUB_OFFLINE=1``). Unknown names raise ``UnknownModelError`` listing the closest catalog names.
     """
     names = _model_names(name) if path is None else None
+    options = dict(revision=revision, runtime=runtime, device=device, precision=precision, threads=threads,
+                   sentence_splitter=sentence_splitter, cache=cache, **settings)
     if names is not None:
         from ._group import PipelineGroup
 
-        options = dict(revision=revision, runtime=runtime, device=device, precision=precision, threads=threads,
-                       sentence_splitter=sentence_splitter, cache=cache, **settings)
         return PipelineGroup([load(n, **{**options, **own}) for n, own in names])
     if path is None and name is not None and isinstance(name, str) and sources.is_folder_name(name):
         path, name = name, None
+    members = read_group(Path(path).expanduser()) if path is not None and name is None else None
+    if members is not None:  # a group.save() bundle
+        from ._group import PipelineGroup
+
+        return PipelineGroup([load(path=member, **options) for member in members])
     saved: Spec | None = None
     if path is not None:
         folder = Path(path).expanduser()

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..errors import InvalidOptionError
 from ..tools import _spark as spark
 from . import _documents as documents
 from ._bundle import write_bundle
@@ -95,9 +94,6 @@ class Pipeline(Engine):
             columns.
         """
         if documents.is_spark_dataframe(data):
-            if output_path is not None:
-                raise InvalidOptionError("E072", "output_path= writes pandas-side results; for a Spark DataFrame "
-                                         "write the result with Spark: pipe.predict(sdf).write.parquet(path).")
-            return spark.predict_spark(self, data, output_level, text_column, id_column, options, spans)
+            return spark.predict_spark(self, data, output_level, text_column, id_column, options, spans, output_path)
         return super().predict(data, output_level, text_column=text_column, id_column=id_column, spans=spans,
                                output_path=output_path, **options)

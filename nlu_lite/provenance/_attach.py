@@ -25,7 +25,8 @@ def attach(df: pd.DataFrame, record: Mapping) -> pd.DataFrame:
 
 
 def _is_spark_schema(data: object) -> bool:
-    return type(data).__module__.startswith("pyspark.sql") and hasattr(data, "fields")
+    # by type: a Spark Connect DataFrame answers any attribute (``df.fields`` is a Column)
+    return type(data).__module__.startswith("pyspark.sql") and type(data).__name__ == "StructType"
 
 
 def provenance(data: object) -> dict:

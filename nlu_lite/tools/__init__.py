@@ -5,5 +5,6 @@
 - ``_compare``: models side by side on the user's texts: classification or retrieval scores and costs (``compare``);
 - ``_plots``: 2-D maps, similarity heat maps and comparison charts (matplotlib);
 - ``_sklearn``: ``EmbeddingTransformer`` for scikit-learn pipelines;
-- ``_spark``: the same ``predict`` on a Spark DataFrame, computed on the executors.
+- ``_spark``: the same ``predict`` (one model or several) on a Spark DataFrame, classic or Spark Connect, computed
+  on the executors, the model shipped with the job where they cannot read it.
 """

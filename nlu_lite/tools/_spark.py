@@ -1,20 +1,22 @@
 """The same predict() on a Spark DataFrame, computed on the executors with ``mapInPandas``.
 
-Each executor Python worker loads the model once (cached by its rebuild spec) and reuses it for every batch and
-every task it runs. How the model reaches the executors (``ship_model=``):
+Each executor Python worker loads each model once (cached by its rebuild spec) and reuses it for every batch and
+every task it runs. Several models (a ``PipelineGroup``) run in the same ``mapInPandas``: each batch is segmented
+once and gets one vector column per model, as in pandas. How each model reaches the executors (``ship_model=``):
 
-- shipped (``True``; ``"auto"`` when the master is not ``local[...]``): a ``pipe.save()`` bundle of the model,
-  zipped once per model revision, runtime and precision in a temporary folder that lives as long as the
-  SparkContext, added once per SparkContext with ``SparkContext.addArchive(zip + "#alias")``; executors rebuild
-  from the bundle that ``SparkFiles.get(alias)`` finds, and the task's spec names the alias, not a path;
-- the path (``False``; ``"auto"`` on ``local[...]`` and on Spark Connect): the driver's model folder (a packaged
-  model, the Hugging Face cache or a folder), which must exist at the same path on the executors: on a cluster,
-  put a ``pipe.save()`` bundle on shared storage and ``load(path=...)`` it.
+- shipped (``True``; ``"auto"`` when the master is not ``local[...]``, and always on Spark Connect): a
+  ``pipe.save()`` bundle of the model, zipped once per model revision, runtime and precision and session, and
+  added with ``SparkContext.addArchive(zip + "#alias")`` (classic; the zip lies in the SparkContext's own
+  ``SparkFiles`` root folder, which Spark deletes when the context stops) or ``SparkSession.addArtifacts(zip +
+  "#alias", archive=True)`` (Spark Connect: uploaded to the server, the local zip deleted at once); executors
+  rebuild from the bundle that ``SparkFiles.get(alias)`` finds, and the task's spec names the alias, not a path;
+- the path (``False``; ``"auto"`` on ``local[...]``): the driver's model folder (a packaged model, the Hugging
+  Face cache or a folder), which must exist at the same path on the executors: on a cluster, put a
+  ``pipe.save()`` bundle on shared storage and ``load(path=...)`` it.
 
-Spark Connect has no SparkContext to add archives to: ``ship_model=True`` there fails on the driver. One INFO
-line on the ``nlu_lite`` logger says which applies at the start of each job. ``vectors="ml"`` returns the vector
-column as ``pyspark.ml.linalg`` vectors (``VectorUDT``) for Spark ML, its provenance metadata kept.
-pyspark is only imported here, when a Spark DataFrame is passed.
+One INFO line on the ``nlu_lite`` logger per model says which applies at the start of each job.
+``vectors="ml"`` returns the vector columns as ``pyspark.ml.linalg`` vectors (``VectorUDT``) for Spark ML, their
+provenance metadata kept. pyspark is only imported here, when a Spark DataFrame is passed.
 
 Spans (``spans=``) come as ``nlu_lite.terms``/``patterns`` (matched on the executors) or as a table keyed by
 ``id_column`` (a Spark or pandas DataFrame: id, ``begin``, ``end``, optional ``label``), which is grouped by id and
@@ -33,8 +35,8 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,16 +102,18 @@ def _cached_matcher(request: span_input.MatcherSpans) -> span_input.MatcherSpans
         return _MATCHERS.setdefault(key, request)
 
 
-def predict_partition(batches: Iterator[pd.DataFrame], spec: str, text_column: str, id_column: str, options: dict,
-                      matcher: span_input.MatcherSpans | None = None,
-                      archive: str | None = None) -> Iterator[pd.DataFrame]:
+def predict_partition(batches: Iterator[pd.DataFrame], models: list[tuple[str, str | None]], text_column: str,
+                      id_column: str, options: dict, matcher: span_input.MatcherSpans | None = None,
+                      group: Callable[[list[Engine]], object] | None = None) -> Iterator[pd.DataFrame]:
     """The function run on each partition: Arrow batches in, predict() frames out, ids as a column.
 
-    ``matcher``: terms or patterns to find in every batch; else a batch may carry ``SPANS_COLUMN``, the spans of
-    each row as a list of ``{begin, end, label}``, which becomes the batch's per-row span lists. ``archive``: the
-    alias of the shipped model bundle (see ``cached_pipeline``).
+    ``models``: ``(spec, archive)`` per model (see ``cached_pipeline``); with several, ``group`` (the
+    ``PipelineGroup`` class) combines them so that each batch is segmented once. ``matcher``: terms or patterns
+    to find in every batch; else a batch may carry ``SPANS_COLUMN``, the spans of each row as a list of
+    ``{begin, end, label}``, which becomes the batch's per-row span lists.
     """
-    pipe = cached_pipeline(spec, archive)
+    pipes = [cached_pipeline(spec, archive) for spec, archive in models]
+    predictor = pipes[0] if group is None else group(pipes)
     if matcher is not None:
         matcher = _cached_matcher(matcher)
     for batch in batches:
@@ -121,22 +125,25 @@ def predict_partition(batches: Iterator[pd.DataFrame], spec: str, text_column: s
         # one frame per chunk: memory stays bounded by the chunk, and each column is one contiguous array
         # (a frame concatenated from chunks holds pyarrow ChunkedArrays, which Spark's Arrow writer refuses)
         settings = dict(options)
-        level = settings.pop("output_level")
-        for frame in chunks_by_id(pipe.predict_iter, batch, level, text_column, id_column, spans, settings):
+        level = settings.pop("output_level", None)
+        for frame in chunks_by_id(predictor.predict_iter, batch, level, text_column, id_column, spans, settings):
             yield frame.reset_index()
 
 
-def _output_schema(sdf, pipe: Engine, settings, text_column: str, id_column: str):
-    """The Spark schema of the output, from the same column list as the pandas frames (``Level.output_columns``)."""
+def _output_schema(sdf, pipes: list[Engine], settings, record: dict, text_column: str, id_column: str):
+    """The Spark schema of the output, from the same column list as the pandas frames (``Level.output_columns``),
+    with each further model's vector column after the previous one's, as ``PipelineGroup`` places them; every
+    vector column carries ``record``."""
     from pyspark.sql import types as T
 
     kinds = {"string": T.StringType(), "int64": T.LongType(),
              "vector": T.ArrayType(T.FloatType(), containsNull=True)}
+    columns = list(levels.get(settings.output_level).output_columns(settings.positions, pipes[0].column_name))
+    for previous, pipe in zip(pipes, pipes[1:]):
+        columns.insert([name for name, _ in columns].index(previous.column_name) + 1, (pipe.column_name, "vector"))
     fields = [T.StructField(id_column, sdf.schema[id_column].dataType, True)]
-    record = pipe.provenance(settings)
     fields += [T.StructField(name, kinds[kind], True, provenance.spark_metadata(record) if kind == "vector" else None)
-               for name, kind in levels.get(settings.output_level).output_columns(settings.positions,
-                                                                                  pipe.column_name)]
+               for name, kind in columns]
     taken = {f.name for f in fields}
     extras = [f for f in sdf.schema.fields if f.name not in {text_column, id_column}]
     clash = sorted(f.name for f in extras if f.name in taken)
@@ -165,41 +172,51 @@ def _workers_use_driver_python(sdf: pyspark.sql.DataFrame) -> None:
         context.pythonExec = sys.executable
 
 
-@dataclass
-class _Shipments:
-    """The model archives added to one SparkContext, and the temporary folder that holds them while it runs."""
-
-    context: object
-    folder: tempfile.TemporaryDirectory = field(
-        default_factory=lambda: tempfile.TemporaryDirectory(prefix="nlu_lite-spark-"))
-    aliases: set[str] = field(default_factory=set)
-
-
-_SHIPPED: dict[str, _Shipments] = {}  # by SparkContext applicationId
+_SHIPPED: dict[str, tuple[object, set[str]]] = {}  # by SparkContext applicationId or Connect session id
 _SHIP_LOCK = threading.Lock()
 
 
-def _ship(context, pipe: Engine) -> str:
-    """Add a zipped bundle of ``pipe``'s model to ``context`` (once per model revision, runtime and precision, and
-    SparkContext); returns its alias, which ``SparkFiles.get`` resolves on the executors."""
+def _ship(sdf, pipe: Engine) -> str:
+    """Add a zipped bundle of ``pipe``'s model to ``sdf``'s session (once per model revision, runtime and
+    precision, and SparkContext or Spark Connect session); returns its alias, which ``SparkFiles.get`` resolves
+    on the executors.
+
+    Classic: ``SparkContext.addArchive``, the zip written in the context's own ``SparkFiles`` root folder, which
+    Spark deletes when the context stops (executors fetch the zip from the driver while it runs). Spark Connect:
+    ``SparkSession.addArtifacts(archive=True)`` uploads it to the server, so the local zip goes at once.
+    """
     record = pipe.provenance()
     key = json.dumps([record["model"], record["revision"], record["runtime"], record["precision"]])
     alias = "nlu_lite_model_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    connect = _is_connect(sdf)
     with _SHIP_LOCK:
-        for app, old in list(_SHIPPED.items()):  # stopped contexts no longer serve their archives
-            if getattr(old.context, "_jsc", None) is None:
-                old.folder.cleanup()
-                del _SHIPPED[app]
-        if context.applicationId not in _SHIPPED:
-            _SHIPPED[context.applicationId] = _Shipments(context)
-        shipments = _SHIPPED[context.applicationId]
-        if alias not in shipments.aliases:
-            bundle = write_bundle(pipe.source.folder, pipe.spec(), Path(shipments.folder.name) / alias)
-            archive = shutil.make_archive(str(bundle), "zip", root_dir=bundle)
-            shutil.rmtree(bundle)
-            context.addArchive(f"{archive}#{alias}")
-            shipments.aliases.add(alias)
+        for owner, (context, _) in list(_SHIPPED.items()):  # forget stopped contexts (Spark removed their files)
+            if context is not None and getattr(context, "_jsc", None) is None:
+                del _SHIPPED[owner]
+        if connect:
+            owner, context = sdf.sparkSession.session_id, None
+        else:
+            context = sdf.sparkSession.sparkContext
+            owner = context.applicationId
+        aliases = _SHIPPED.setdefault(owner, (context, set()))[1]
+        if alias in aliases:
+            return alias
+        if connect:
+            with tempfile.TemporaryDirectory(prefix="nlu_lite-spark-") as folder:
+                sdf.sparkSession.addArtifacts(f"{_zipped_bundle(pipe, Path(folder), alias)}#{alias}", archive=True)
+        else:
+            root = Path(context._jvm.org.apache.spark.SparkFiles.getRootDirectory()) / "nlu_lite-shipped"
+            context.addArchive(f"{_zipped_bundle(pipe, root, alias)}#{alias}")
+        aliases.add(alias)
     return alias
+
+
+def _zipped_bundle(pipe: Engine, folder: Path, alias: str) -> str:
+    """``folder/alias.zip``: a ``pipe.save()`` bundle of ``pipe``'s model, zipped."""
+    bundle = write_bundle(pipe.source.folder, pipe.spec(), folder / alias)
+    archive = shutil.make_archive(str(bundle), "zip", root_dir=bundle)
+    shutil.rmtree(bundle)
+    return archive
 
 
 def _ships_model(pipe: Engine, sdf, ship_model: object) -> bool:
@@ -207,21 +224,16 @@ def _ships_model(pipe: Engine, sdf, ship_model: object) -> bool:
     anything runs, when neither can work."""
     if ship_model not in SHIP_MODEL or not isinstance(ship_model, (bool, str)):
         raise InvalidOptionError("E450", f"ship_model={ship_model!r} is not one of {list(SHIP_MODEL)}: True ships "
-                                 "the model with the job (SparkContext.addArchive), False has the executors read "
-                                 "it at the driver's path, 'auto' (default) ships unless the master is local.")
+                                 "the model with the job (SparkContext.addArchive, or addArtifacts on Spark "
+                                 "Connect), False has the executors read it at the driver's path, 'auto' (default) "
+                                 "ships unless the master is local.")
     if not Path(pipe.source.folder).is_dir():
         raise ModelNotAvailableError("E452", f"The model folder '{pipe.source.folder}' this pipeline was loaded "
                                      "from no longer exists on the driver, so it can neither be shipped nor read by "
                                      "the executors. Load the model again (nlu_lite.load(...)) and predict with it.")
-    if _is_connect(sdf):
-        if ship_model is True:
-            raise InvalidOptionError(
-                "E453", "ship_model=True needs a SparkContext to add the model archive to, and a Spark Connect "
-                "DataFrame has none on the client. Put a bundle on storage the Spark Connect server's executors "
-                "mount (pipe.save('/shared/bundles/name')), load it with nlu_lite.load(path=...) and predict with "
-                "ship_model=False (or 'auto').")
-        return False
-    return ship_model is True or (ship_model == "auto" and not _master(sdf).startswith("local"))
+    if ship_model == "auto":  # a Spark Connect server's executors may be anywhere: ship
+        return _is_connect(sdf) or not _master(sdf).startswith("local")
+    return ship_model
 
 
 def _is_connect(sdf) -> bool:
@@ -236,14 +248,15 @@ def _master(sdf) -> str:
     return str(sdf.sparkSession.sparkContext.master)
 
 
-def _as_ml_vectors(result, column: str, metadata: dict):
-    """``result`` with ``column`` as ``pyspark.ml.linalg`` vectors (float64), its provenance metadata kept."""
+def _as_ml_vectors(result, columns: list[str], metadata: dict):
+    """``result`` with ``columns`` as ``pyspark.ml.linalg`` vectors (float64), their provenance metadata kept."""
     from pyspark.ml.functions import array_to_vector
     from pyspark.sql import functions as F
 
-    vectors = F.when(_column(column).isNotNull(), array_to_vector(_column(column)))  # null stays null (not an NPE)
-    return result.select(*[vectors.alias(name, metadata=metadata) if name == column else _column(name)
-                           for name in result.columns])
+    def vectors(name):  # null stays null (not an NPE)
+        return F.when(_column(name).isNotNull(), array_to_vector(_column(name))).alias(name, metadata=metadata)
+
+    return result.select(*[vectors(name) if name in columns else _column(name) for name in result.columns])
 
 
 def _column(name: str):
@@ -284,24 +297,33 @@ def _join_span_table(sdf, table, id_column: str | None):
     return sdf.join(grouped, on=id_column, how="left")
 
 
-def predict_spark(pipe: Engine, sdf: pyspark.sql.DataFrame, output_level: str | None, text_column: str | None,
-                  id_column: str | None, options: dict, spans: object = None) -> pyspark.sql.DataFrame:
-    """``pipe.predict`` for a Spark DataFrame; returns a Spark DataFrame with the pandas result's columns.
+def predict_spark(target: Engine, sdf: pyspark.sql.DataFrame, output_level: str | None, text_column: str | None,
+                  id_column: str | None, options: dict, spans: object = None,
+                  output_path: object = None) -> pyspark.sql.DataFrame:
+    """``target.predict`` for a Spark DataFrame; returns a Spark DataFrame with the pandas result's columns.
 
-    ``id_column`` names a column that identifies input rows; it comes first in the output, under its own name.
-    Without it, an ``origin_index`` column is added with ``monotonically_increasing_id()`` (stable for a given
-    partitioning of the input). ``spans``: see the module docstring. Two ``options`` are Spark's own, not
-    settings: ``ship_model`` (``"auto"``, ``True``, ``False``) and ``vectors`` (``"array"``, ``"ml"``).
+    ``target``: a pipeline, or a ``PipelineGroup`` (several models: one vector column each, the text segmented
+    once per batch; its class is sent to the executors to combine the models there). ``id_column`` names a column
+    that identifies input rows; it comes first in the output, under its own name. Without it, an
+    ``origin_index`` column is added with ``monotonically_increasing_id()`` (stable for a given partitioning of
+    the input). ``spans``: see the module docstring. Two ``options`` are Spark's own, not settings:
+    ``ship_model`` (``"auto"``, ``True``, ``False``) and ``vectors`` (``"array"``, ``"ml"``). ``output_path``
+    is refused: Spark writes its own results.
     """
     from pyspark.sql import functions as F
 
+    if output_path is not None:
+        raise InvalidOptionError("E072", "output_path= writes pandas-side results; for a Spark DataFrame write "
+                                 "the result with Spark: pipe.predict(sdf).write.parquet(path).")
+    pipes: list[Engine] = list(getattr(target, "pipelines", [target]))
+    group = type(target) if len(pipes) > 1 else None
     options = dict(options)
     ship_model, vectors = options.pop("ship_model", "auto"), options.pop("vectors", "array")
     if vectors not in VECTORS:
         raise InvalidOptionError("E451", f"vectors={vectors!r} is not one of {list(VECTORS)}: 'array' returns "
                                  "the vector column as array<float>, 'ml' as pyspark.ml.linalg vectors (VectorUDT) "
                                  "for Spark ML estimators.")
-    ships = _ships_model(pipe, sdf, ship_model)
+    ships = [_ships_model(pipe, sdf, ship_model) for pipe in pipes]
     _workers_use_driver_python(sdf)
     text_column = "text" if text_column is None else text_column
     if text_column not in sdf.columns:
@@ -316,8 +338,12 @@ def predict_spark(pipe: Engine, sdf: pyspark.sql.DataFrame, output_level: str | 
                     "another column with text_column='<name>'.")
     if spans is not None:
         output_level = output_level or "span"
-    settings = pipe.settings.updated("predict()", **options,
-                                     **({"output_level": output_level} if output_level else {}))
+    if output_level is None and group is not None:
+        output_level = target._default_level()
+    per_call = {**options, **({"output_level": output_level} if output_level else {})}
+    settings = [pipe.settings.updated("predict()", **per_call) for pipe in pipes]
+    records = [pipe.provenance(s) for pipe, s in zip(pipes, settings)]
+    record = records[0] if group is None else target.record(records)
     matcher = spans if isinstance(spans, span_input.MatcherSpans) else None
     if spans is not None and matcher is None and not (isinstance(spans, pd.DataFrame) or is_spark_dataframe(spans)):
         raise InvalidInputError("E437", f"spans={type(spans).__name__} on a Spark DataFrame: its rows have no fixed "
@@ -333,30 +359,34 @@ def predict_spark(pipe: Engine, sdf: pyspark.sql.DataFrame, output_level: str | 
         sdf = sdf.withColumn(id_column, F.monotonically_increasing_id())
     elif id_column not in sdf.columns:
         raise InvalidInputError("E062", f"id_column={id_column!r} is not a column; columns are {sdf.columns}.")
-    schema = _output_schema(sdf, pipe, settings, text_column, id_column)
+    schema = _output_schema(sdf, pipes, settings[0], record, text_column, id_column)
     if spans is not None and matcher is None:
         sdf = _join_span_table(sdf, spans, user_id_column)
-    archive = _ship(sdf.sparkSession.sparkContext, pipe) if ships else None
-    if archive is None:
-        _LOG.info("nlu_lite Spark job: executors read the model at the driver's path '%s' (ship_model=%r, master "
-                  "%s): it must exist there on every executor", pipe.source.folder, ship_model, _master(sdf))
-        spec = pipe.spec().to_json()
-    else:
-        _LOG.info("nlu_lite Spark job: the model is shipped to the executors as archive %r, a bundle of '%s' "
-                  "(ship_model=%r, master %s)", archive, pipe.source.folder, ship_model, _master(sdf))
-        # the spec names no path: executors find the bundle by its alias
-        spec = replace(pipe.spec(), model_path=".", source_kind="bundle").to_json()
-    per_call = {**asdict(settings), "progress": False}  # every effective option; no bars on executors
+    models = [_model_for_executors(pipe, sdf, shipped, ship_model) for pipe, shipped in zip(pipes, ships)]
+    executor_options = {**per_call, "output_level": settings[0].output_level, "progress": False}  # no bars there
 
     names = list(sdf.columns)
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         named = (batch.set_axis(names, axis=1) for batch in batches)
-        return predict_partition(named, spec, text_column, id_column, per_call, matcher, archive)
+        return predict_partition(named, models, text_column, id_column, executor_options, matcher, group)
 
     # mapInPandas resolves each input column by name, which fails for names with dots ("note.text"): the input
     # travels under positional names and gets its own back on the executor
     result = sdf.toDF(*[f"_{k}" for k in range(len(names))]).mapInPandas(run, schema=schema)
     if vectors == "ml":
-        result = _as_ml_vectors(result, pipe.column_name, schema[pipe.column_name].metadata)
+        result = _as_ml_vectors(result, [pipe.column_name for pipe in pipes], schema[pipes[0].column_name].metadata)
     return result
+
+
+def _model_for_executors(pipe: Engine, sdf, shipped: bool, ship_model: object) -> tuple[str, str | None]:
+    """``(spec, archive)`` for ``cached_pipeline`` on the executors: the model shipped (the spec names no path:
+    executors find the bundle by its alias) or read at the driver's path; says which in one INFO line."""
+    if not shipped:
+        _LOG.info("nlu_lite Spark job: executors read the model at the driver's path '%s' (ship_model=%r, master "
+                  "%s): it must exist there on every executor", pipe.source.folder, ship_model, _master(sdf))
+        return pipe.spec().to_json(), None
+    archive = _ship(sdf, pipe)
+    _LOG.info("nlu_lite Spark job: the model is shipped to the executors as archive %r, a bundle of '%s' "
+              "(ship_model=%r, master %s)", archive, pipe.source.folder, ship_model, _master(sdf))
+    return replace(pipe.spec(), model_path=".", source_kind="bundle").to_json(), archive
