@@ -8,7 +8,9 @@ was given (``last_stats["wordpieces"]``: windows included, so document level cou
 twice); goals on 2 cores (issue 22): 150,000 at sentence and token level, 400,000 at document level.
 
 Variants, each in its own process, interleaved round by round so a busy shared machine slows them alike
-(figures: the median over rounds; ratios: the median of per-round ratios to the first variant):
+(figures: the median over rounds; ratios: the median of per-round ratios to ``before``, else to the first
+variant). Wall seconds say what a quiet machine would see only when it is quiet; CPU seconds (every thread of the
+process) measure the work done and are far less disturbed by other processes (but do not show the overlap):
 - ``prefetch off``: this checkout, each chunk prepared and encoded in turn (``prefetch=False``);
 - ``prefetch on``: this checkout, the next chunk prepared on a worker thread (the default);
 - ``before``: with ``--before PATH``, another checkout of nlu_lite (e.g. the commit before this work) run the
@@ -18,6 +20,7 @@ Document level also runs at ``window_overlap`` 0.5 (the default), 0.25 and 0 to 
 
     python benchmarks/feed.py                                   # 300 MTSamples notes, 3 rounds
     python benchmarks/feed.py --before /path/to/old/checkout --rounds 5 --json feed.json
+    python benchmarks/feed.py --seams 128 256 40              # window_overlap: cost and seam accuracy
 """
 
 from __future__ import annotations
@@ -78,13 +81,50 @@ def child(n_notes: int, new: bool, prefetch: bool) -> None:
     result = {}
     for level, overlap in runs:
         extra = {} if overlap is None else {"window_overlap": overlap}
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         pipe.predict(notes, output_level=level, **options, **extra)
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
         name = level if overlap is None else f"document, window_overlap={overlap}"
-        result[name] = {"seconds": seconds, "wordpieces": int(pipe.last_stats["wordpieces"]),
+        result[name] = {"seconds": seconds, "cpu_seconds": cpu_seconds,
+                        "wordpieces": int(pipe.last_stats["wordpieces"]),
                         "stages": {k: round(v, 3) for k, v in pipe.last_stats.items() if k.endswith("_s")}}
     print(json.dumps(result))
+
+
+def seams(window: int, reference: int, n_notes: int) -> None:
+    """``window_overlap``'s cost and seam accuracy with the real model: MTSamples notes longer than ``window``
+    but within ``reference`` wordpieces, encoded in windows and in one ``reference``-wordpiece window (full context);
+    mean cosine of every wordpiece's vector and of each note's mean-pooled vector to the full-context ones."""
+    from collections import Counter
+
+    import nlu_lite
+    from nlu_lite.pipeline import _batching as batching
+    from nlu_lite.pipeline._encoding import encode
+
+    pipe = nlu_lite.load()
+    tokenizer = pipe.encoder.tokenizer
+    notes = [n for n in mtsamples.column("transcription")
+             if window < len(tokenizer(n.strip())["input_ids"]) <= reference][:n_notes]
+    doc = np.arange(len(notes))
+    wp = batching.tokenize_units(tokenizer, notes, doc, np.zeros_like(doc), np.asarray([len(n) for n in notes]))
+    common = {"batch_tokens": 8192, "max_batch_size": 64}
+
+    def cosines(a, b):
+        return np.sum(a * b, 1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+    full = {t: encode(pipe.encoder, wp, window=reference, target=t, stats=Counter(), **common)
+            for t in ("wordpieces", "mean")}
+    print(f"\n{len(notes)} notes of {window + 1}-{reference} wordpieces ({len(wp.ids):,} in all), window {window}, "
+          f"reference: one {reference}-wordpiece window\n\n| window_overlap | wordpieces encoded (x the text's) | "
+          "wordpiece cosine, mean | 5th percentile | note cosine, mean | minimum |\n|---:|---:|---:|---:|---:|---:|")
+    for overlap in (0.0, 0.25, 0.5, 0.75):
+        stats = Counter()
+        pieces = cosines(encode(pipe.encoder, wp, window=window, target="wordpieces", stats=stats,
+                                window_overlap=overlap, **common), full["wordpieces"])
+        pooled = cosines(encode(pipe.encoder, wp, window=window, target="mean", stats=Counter(),
+                                window_overlap=overlap, **common), full["mean"])
+        print(f"| {overlap} | {stats['wordpieces'] / (len(wp.ids) + 2 * len(notes)):.2f} | {pieces.mean():.4f} | "
+              f"{np.percentile(pieces, 5):.4f} | {pooled.mean():.4f} | {pooled.min():.4f} |")
 
 
 def cpu() -> str:
@@ -104,6 +144,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", type=Path, help="another nlu_lite checkout to compare against")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--seams", nargs=3, type=int, metavar=("WINDOW", "REFERENCE", "NOTES"),
+                        help="window_overlap's cost and seam accuracy instead, e.g. --seams 128 256 40")
     parser.add_argument("--child", choices=["new-on", "new-off", "old"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -111,9 +153,12 @@ def main() -> None:
         return
     if mtsamples.column("transcription", 1) is None:
         return
+    if args.seams:
+        seams(*args.seams)
+        return
     variants = {"prefetch off": ("new-off", ROOT), "prefetch on": ("new-on", ROOT)}
     if args.before is not None:
-        variants["before"] = ("old", args.before.resolve())
+        variants = {"before": ("old", args.before.resolve()), **variants}
     print(f"CPU: {cpu()}; {args.notes} MTSamples notes, zero-time forward, {args.rounds} rounds")
     rounds: list[dict] = []
     for r in range(args.rounds):
@@ -126,19 +171,25 @@ def main() -> None:
         found["load_after"] = os.getloadavg()[0]
         rounds.append(found)
         print(f"round {r + 1}: load average {found['load_before']:.1f} -> {found['load_after']:.1f}", flush=True)
-    first = next(iter(variants))
-    print(f"\n| level | variant | wordpieces | seconds | wordpieces/s | vs {first} |\n|---|---|---:|---:|---:|---:|")
+    base = "before" if "before" in variants else next(iter(variants))
+    print(f"\n| level | variant | wordpieces | seconds | wordpieces/s | speed-up vs {base} | CPU seconds | "
+          f"wordpieces per CPU second | CPU speed-up vs {base} |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
     table = []
-    for level in rounds[0][first]:
+    for level in rounds[0][next(iter(variants))]:
         for name in variants:
             if level not in rounds[0][name]:
                 continue
-            seconds = statistics.median(r[name][level]["seconds"] for r in rounds)
+            seconds, cpu_seconds = (statistics.median(r[name][level][k] for r in rounds)
+                                    for k in ("seconds", "cpu_seconds"))
             pieces = rounds[0][name][level]["wordpieces"]
-            ratio = statistics.median(r[first][level]["seconds"] / r[name][level]["seconds"] for r in rounds)
+            same = level in rounds[0][base]
+            ratio, cpu_ratio = (statistics.median(r[base][level][k] / r[name][level][k] for r in rounds)
+                                if same else float("nan") for k in ("seconds", "cpu_seconds"))
             table.append({"level": level, "variant": name, "wordpieces": pieces, "seconds": seconds,
-                          "wordpieces_per_s": pieces / seconds, "speedup": ratio})
-            print(f"| {level} | {name} | {pieces:,} | {seconds:.2f} | {pieces / seconds:,.0f} | {ratio:.2f}x |")
+                          "wordpieces_per_s": pieces / seconds, "speedup": ratio, "cpu_seconds": cpu_seconds,
+                          "wordpieces_per_cpu_s": pieces / cpu_seconds, "cpu_speedup": cpu_ratio})
+            print(f"| {level} | {name} | {pieces:,} | {seconds:.2f} | {pieces / seconds:,.0f} | {ratio:.2f}x | "
+                  f"{cpu_seconds:.2f} | {pieces / cpu_seconds:,.0f} | {cpu_ratio:.2f}x |")
     if args.json is not None:
         args.json.write_text(json.dumps({"cpu": cpu(), "notes": args.notes, "rounds": rounds, "table": table},
                                         indent=1))
