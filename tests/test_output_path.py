@@ -54,8 +54,10 @@ def test_output_path_every_level(tiny_cased, tmp_path, level):
                 tiny_cased.column_name)
 
 
-def test_output_path_memory_is_bounded_by_the_chunk(tiny_cased, tmp_path, monkeypatch):
-    """Each chunk is written before the next is read: the input is consumed as the file grows."""
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_output_path_memory_is_bounded_by_the_chunk(tiny_cased, tmp_path, monkeypatch, prefetch):
+    """Each chunk is written before the input is read further than the next chunk (prefetch: prepared while this
+    one is encoded; without it, not read at all): the input is consumed as the file grows."""
     consumed, at_write = [0], []
     real = _parquet.parquet_table
 
@@ -65,9 +67,11 @@ def test_output_path_memory_is_bounded_by_the_chunk(tiny_cased, tmp_path, monkey
             yield f"Note {k}. Chest pain."
 
     monkeypatch.setattr(_parquet, "parquet_table", lambda *a, **k: at_write.append(consumed[0]) or real(*a, **k))
-    written = tiny_cased.predict(texts(), output_level="sentence", chunk_size=100, output_path=tmp_path / "v.parquet")
+    written = tiny_cased.predict(texts(), output_level="sentence", chunk_size=100, output_path=tmp_path / "v.parquet",
+                                 prefetch=prefetch)
     assert written.rows == 2000 and len(at_write) == 10
-    assert at_write == [100 * (k + 1) for k in range(10)]  # never more than one chunk ahead of the file
+    ahead = 1 if prefetch else 0  # never more than one chunk ahead of the file
+    assert at_write == [min(100 * (k + 1 + ahead), 1000) for k in range(10)]
 
 
 @pytest.mark.parametrize("error", [RuntimeError("disk gone"), KeyboardInterrupt()])

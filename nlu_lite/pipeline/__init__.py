@@ -8,6 +8,7 @@ In the order the data flows:
   a vector column per model, pandas or Spark);
 - ``_settings``: the options of a call, checked, and what they resolve to (prompt, layers, window, width);
 - ``_documents``: input rows (strings, lists, Series, DataFrames) to chunks of texts with their index;
+- ``_prefetch``: the next chunk's text side prepared on a worker thread while the current one is encoded;
 - (``text/``: tokens, sentences, sections and spans; ``levels/``: which units are encoded, which rows come out)
 - ``_batching``: units to wordpieces, windows and length-sorted batches;
 - ``_encoding``: the batches through the runtime (``runtimes/``), each distinct unit once, the cache consulted;

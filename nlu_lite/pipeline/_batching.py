@@ -9,7 +9,9 @@ a padded-token budget after sorting by length, so padding stays small.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -56,16 +58,21 @@ def tokenize_units(tokenizer, texts: list[str], unit_doc: np.ndarray, unit_begin
         nothing = np.zeros(0, dtype=np.int64)
         return Wordpieces(ids=nothing, begin=nothing, end=nothing, unit_start=np.zeros(1, dtype=np.int64),
                           prompt=np.zeros(0, dtype=bool) if prompt else None)
-    # split_special_tokens: a literal "[SEP]" or "<s>" in a note is text, never a control token
-    encoded = tokenizer(unit_texts, add_special_tokens=False, return_offsets_mapping=True, split_special_tokens=True,
-                        return_attention_mask=False, return_token_type_ids=False, verbose=False)
-    counts = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64, count=len(unit_texts))
+    # the Rust tokenizer itself: transformers' wrapper would build a Python dict per text (as long as this step)
+    backend = tokenizer.backend_tokenizer
+    if backend.truncation is not None:  # as the wrapper does: no truncation (windows handle long units), no padding
+        backend.no_truncation()
+    if backend.padding is not None:
+        backend.no_padding()
+    backend.encode_special_tokens = True  # a literal "[SEP]" or "<s>" in a note is text, never a control token
+    encoded = backend.encode_batch(unit_texts, add_special_tokens=False)
+    counts = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(unit_texts))
     unit_start = np.zeros(len(unit_texts) + 1, dtype=np.int64)
     np.cumsum(counts, out=unit_start[1:])
     total = int(unit_start[-1])
-    ids = np.fromiter((i for seq in encoded["input_ids"] for i in seq), dtype=np.int64, count=total)
-    offsets = np.fromiter((x for seq in encoded["offset_mapping"] for pair in seq for x in pair),
-                          dtype=np.int64, count=2 * total).reshape(total, 2)
+    ids = np.fromiter(chain.from_iterable(e.ids for e in encoded), dtype=np.int64, count=total)
+    offsets = np.fromiter(chain.from_iterable(chain.from_iterable(e.offsets for e in encoded)), dtype=np.int64,
+                          count=2 * total).reshape(total, 2)
     begin, end = offsets[:, 0] - len(prompt), offsets[:, 1] - len(prompt)
     in_prompt = begin < 0 if prompt else None
     if prompt:
@@ -76,24 +83,35 @@ def tokenize_units(tokenizer, texts: list[str], unit_doc: np.ndarray, unit_begin
                       prompt_pieces=alone)
 
 
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The positions ``starts[k] .. starts[k] + counts[k] - 1`` of every range, concatenated."""
+    total = int(counts.sum())
+    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(total)
+
+
 def select_units(wp: Wordpieces, units: np.ndarray) -> Wordpieces:
     """The wordpieces of some units (ascending positions), renumbered from 0 (the units a cache lacks)."""
     counts = np.diff(wp.unit_start)[units]
     unit_start = np.zeros(len(units) + 1, dtype=np.int64)
     np.cumsum(counts, out=unit_start[1:])
-    take = np.repeat(wp.unit_start[units] - unit_start[:-1], counts) + np.arange(int(unit_start[-1]))
+    take = ranges(wp.unit_start[units], counts)
     return Wordpieces(ids=wp.ids[take], begin=wp.begin[take], end=wp.end[take], unit_start=unit_start,
                       prompt=None if wp.prompt is None else wp.prompt[take], prompt_pieces=wp.prompt_pieces)
 
 
-def plan_windows(unit_start: np.ndarray, max_content: int, specials: int = 2) -> Windows:
-    """Split every unit into windows of at most ``max_content`` wordpieces, overlapping by half.
+def plan_windows(unit_start: np.ndarray, max_content: int, specials: int = 2, overlap: float = 0.5) -> Windows:
+    """Split every unit into windows of at most ``max_content`` wordpieces, each overlapping the next.
 
+    ``overlap``: the share of a window that the next one repeats, at least (the last window ends at the unit's end,
+    so it may repeat more): 0.5 (the default) starts a window every ``max_content // 2`` pieces, 0 every
+    ``max_content``. Each piece's vector comes from the window that owns it, the seams lying in the middle of the
+    overlaps, so a larger overlap gives every owned piece more context on both sides at the cost of encoding
+    more: about ``1 / (1 - overlap)`` times the unit's wordpieces.
     ``specials``: the template's special tokens per sequence (they are not content; see ``Windows.lengths``).
     """
     if max_content < 2:
         raise ValueError(f"max_content must be at least 2, got {max_content}")
-    stride = max(1, max_content // 2)
+    stride = max(1, max_content - math.ceil(max_content * overlap))  # 0.5: max_content // 2
     rows: list[tuple[int, int, int, int, int]] = []
     for u, n in enumerate(np.diff(unit_start).tolist()):
         if n <= max_content:

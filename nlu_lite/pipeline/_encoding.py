@@ -21,18 +21,19 @@ from . import _pooling as pooling
 
 def encode(encoder: Encoder, wp: batching.Wordpieces, *, window: int, target: str, batch_tokens: int,
            max_batch_size: int, stats: Counter, layers: tuple[int, ...] = (-1,), layer_combine: str = "mean",
-           include_prompt: bool = True) -> np.ndarray:
+           include_prompt: bool = True, window_overlap: float = 0.5) -> np.ndarray:
     """Vectors of every wordpiece (``target="wordpieces"``) or of every unit (a ``pooling.UNIT_POOLINGS`` name).
 
     ``window``: the longest model sequence, special tokens included. Units longer than that are split into
-    overlapping windows (``batching.plan_windows``); each wordpiece takes its vector from the window that owns it,
+    windows overlapping by ``window_overlap`` (``batching.plan_windows``); each wordpiece takes its vector from the
+    window that owns it,
     each unit its leading special tokens from its first window and its trailing ones from its last.
     ``layers``: hidden states to use, combined by ``layer_combine`` (``mean``, or ``concat``: ``len(layers) * dim``
     wide). ``include_prompt=False``: the leading special tokens and as many pieces as the prompt has when
     tokenized alone stay out of the unit poolings, exactly as sentence-transformers masks them (with byte-level
     BPE the first piece of the text can merge with the prompt's trailing space and is then masked too).
     """
-    win = batching.plan_windows(wp.unit_start, window - encoder.specials, encoder.specials)
+    win = batching.plan_windows(wp.unit_start, window - encoder.specials, encoder.specials, window_overlap)
     sequences = encoder.sequences(wp.ids, wp.unit_start, win.unit, win.start, win.stop)
     batches = batching.plan_batches(win.lengths, batch_tokens, max_batch_size)
     seq_base, batch_base = batching.layout(batches, win.lengths)
@@ -71,7 +72,10 @@ def encode(encoder: Encoder, wp: batching.Wordpieces, *, window: int, target: st
     for b, hidden in enumerate(encoder.forward_batches(sequences, batches, layers)):
         pick = order[cuts[b]:cuts[b + 1]]
         picked = hidden[:, source[pick] - batch_base[b]]  # (layers, rows, dim)
-        rows_out = picked.mean(0) if layer_combine == "mean" else np.concatenate(list(picked), axis=1)
+        if len(layers) == 1:  # the mean of one layer is that layer, bit for bit: no copy
+            rows_out = picked[0]
+        else:
+            rows_out = picked.mean(0) if layer_combine == "mean" else np.concatenate(list(picked), axis=1)
         pooler.add(owner[pick], rows_out, None if weights is None else weights[pick])
     stats["wordpieces"] += int(win.lengths.sum())
     stats["padded_wordpieces"] += int(batch_base[-1])
@@ -110,6 +114,15 @@ def encode_distinct(unit_texts: list[str], wp: batching.Wordpieces | None,
             distinct.append(k)
     if not unit_texts or (cache is None and len(distinct) == len(unit_texts)):
         return run(wp if wp is not None else tokenize(None))  # nothing repeated or cached
+    if cache is None:  # the distinct units once, then every unit gathered from its text's (one copy, no split)
+        chosen = np.asarray(distinct, dtype=np.int64)
+        sub = tokenize(chosen) if wp is None else batching.select_units(wp, chosen)
+        out = run(sub)
+        slots = np.fromiter((slot[text] for text in unit_texts), dtype=np.int64, count=len(unit_texts))
+        if target != "wordpieces":
+            return out[slots]
+        counts = np.diff(sub.unit_start)[slots]
+        return out[batching.ranges(sub.unit_start[slots], counts)]
 
     def compute(positions: np.ndarray) -> list[np.ndarray]:
         chosen = np.asarray(distinct, dtype=np.int64)[positions]

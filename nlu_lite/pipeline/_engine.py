@@ -15,6 +15,7 @@ import warnings
 from collections import Counter
 from collections.abc import Hashable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from . import _batching as batching
 from . import _documents as documents
 from . import _encoding as encoding
 from . import _frames as frames
+from . import _prefetch as prefetch
 from . import _resources as resources
 from ._settings import Settings, layer_indices, prompt_text, vector_width, window_size
 from ._spec import Spec
@@ -92,6 +94,21 @@ def collect(predict_iter, data: object, output_level: str | None, text_column: H
         return Written(target, provenance.write_parquet_chunks(parts, target))
     parts = list(parts)
     return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A chunk's text side, ready for the encoder: what ``_prepare_chunk`` hands to ``_finish_chunk``."""
+
+    docs: documents.Documents
+    present: np.ndarray
+    texts: list[str]
+    level: levels.Level
+    seg: object
+    units: levels.Units
+    target: str
+    wp: batching.Wordpieces | None
+    stats: Counter  # this chunk's seconds per stage, added to ``last_stats`` when it is finished
 
 
 class Engine:
@@ -216,8 +233,11 @@ class Engine:
             self._spacy()  # built before the bar's clock starts: loading spaCy (~2 s) is not long work
         with resources.progress_bar(total=total, desc=f"nlu_lite {settings.output_level}",
                                     enabled=settings.progress) as bar:
-            for docs in documents.chunks(data, text_column, settings.chunk_size):
-                frame, missing = self._predict_chunk(docs, settings, request, key_base)
+            prepare = partial(self._prepare_chunk, s=settings, request=request)
+            for prepared in prefetch.ahead(documents.chunks(data, text_column, settings.chunk_size), prepare,
+                                           settings.prefetch):
+                docs = prepared.docs
+                frame, missing = self._finish_chunk(prepared, settings, key_base)
                 provenance.attach(frame, record)
                 no_wordpiece += missing
                 bar.update(len(docs.texts))
@@ -270,7 +290,12 @@ class Engine:
         ``seg``: the chunk's tokens and sentences when the caller has them already (several models over the same
         rows segment once), else they are made here.
         """
-        stats = self.last_stats
+        return self._finish_chunk(self._prepare_chunk(docs, s, request, seg), s, key_base)
+
+    def _prepare_chunk(self, docs: documents.Documents, s: Settings, request: span_input.SpanRequest | None = None,
+                       seg: object = None) -> _Prepared:
+        """A chunk's text side: segments, the level's units and their wordpieces (on the prefetch thread)."""
+        stats: Counter = Counter()
         present, texts = documents.present_texts(docs)
         level = levels.get(s.output_level).for_chunk(request, docs, present, texts)
         with resources.timed(stats, "segment_s"):
@@ -279,35 +304,42 @@ class Engine:
             units = level.units(texts, seg)
         target = level.target(s)
         # a cache serves sentence/document vectors without wordpieces: tokenize only what it lacks (in encode)
-        wp = None if self.cache is not None and target != "wordpieces" else self._tokenize(texts, units, s)
+        wp = None if self.cache is not None and target != "wordpieces" else self._tokenize(texts, units, s, stats)
+        return _Prepared(docs, present, texts, level, seg, units, target, wp, stats)
+
+    def _finish_chunk(self, p: _Prepared, s: Settings, key_base: str) -> tuple[pd.DataFrame, int]:
+        """A prepared chunk encoded, pooled into the level's rows and assembled into its DataFrame."""
+        stats = p.stats
         tokenized = stats["tokenize_s"]
         with resources.timed(stats, "forward_s"):
-            encoded = self._encode(wp, units, texts, s, target, key_base)
+            encoded = self._encode(p.wp, p.units, p.texts, s, p.target, key_base, stats)
         stats["forward_s"] -= stats["tokenize_s"] - tokenized  # units tokenized inside (cache misses) count once
         if s.truncate_dim is not None:  # Matryoshka: the first dimensions, before pooling and normalisation
             encoded = np.ascontiguousarray(encoded[:, :s.truncate_dim])
         with resources.timed(stats, "pool_s"):
-            rows = level.rows(texts, seg, units, wp, encoded, s)
+            rows = p.level.rows(p.texts, p.seg, p.units, p.wp, encoded, s)
         with resources.timed(stats, "dataframe_s"):
-            frame = frames.assemble(docs, level, self.column_name, present, texts, rows, s.positions)
+            frame = frames.assemble(p.docs, p.level, self.column_name, p.present, p.texts, rows, s.positions)
+        self.last_stats.update(stats)
         return frame, rows.no_wordpiece
 
-    def _tokenize(self, texts: list[str], units: levels.Units, s: Settings) -> batching.Wordpieces:
-        with resources.timed(self.last_stats, "tokenize_s"), self._tokenize_lock:  # HF tokenizers: not thread-safe
+    def _tokenize(self, texts: list[str], units: levels.Units, s: Settings, stats: Counter) -> batching.Wordpieces:
+        with resources.timed(stats, "tokenize_s"), self._tokenize_lock:  # HF tokenizers: not thread-safe
             return batching.tokenize_units(self.encoder.tokenizer, texts, units.doc, units.begin, units.end,
                                            prompt=prompt_text(s, self.entry))
 
     def _encode(self, wp: batching.Wordpieces | None, units: levels.Units, texts: list[str], s: Settings,
-                target: str, key_base: str) -> np.ndarray:
+                target: str, key_base: str, stats: Counter) -> np.ndarray:
         """The encoder's output for every unit, each distinct unit text encoded once (see ``encode_distinct``)."""
         def run(pieces: batching.Wordpieces) -> np.ndarray:
             return encoding.encode(self.encoder, pieces, window=window_size(s, self.entry, self.encoder),
                                    target=target, batch_tokens=s.batch_tokens, max_batch_size=s.max_batch_size,
-                                   stats=self.last_stats, layers=layer_indices(s, self.encoder.runtime.num_layers),
-                                   layer_combine=s.layer_combine, include_prompt=self.entry.include_prompt)
+                                   stats=stats, layers=layer_indices(s, self.encoder.runtime.num_layers),
+                                   layer_combine=s.layer_combine, include_prompt=self.entry.include_prompt,
+                                   window_overlap=s.window_overlap)
 
         def tokenize(chosen: np.ndarray | None) -> batching.Wordpieces:
-            return self._tokenize(texts, units if chosen is None else units.take(chosen), s)
+            return self._tokenize(texts, units if chosen is None else units.take(chosen), s, stats)
 
         return encoding.encode_distinct(levels.unit_texts(texts, units), wp, tokenize, run, target, self.cache,
                                         key_base)

@@ -27,15 +27,6 @@ def token_ranges(tok_begin: np.ndarray, tok_end: np.ndarray, wp_begin: np.ndarra
     return first, last
 
 
-def _group_starts(counts: np.ndarray) -> np.ndarray:
-    return np.cumsum(counts) - counts
-
-
-def _range_rows(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The rows ``first[k] .. first[k] + counts[k] - 1`` of every range, concatenated."""
-    return np.repeat(first, counts) + np.arange(int(counts.sum())) - np.repeat(_group_starts(counts), counts)
-
-
 def pool_subwords(hidden: np.ndarray, first: np.ndarray, last: np.ndarray, how: str) -> np.ndarray:
     """Token vectors from the wordpiece vectors ``hidden[(n_wordpieces, dim)]``.
 
@@ -44,24 +35,28 @@ def pool_subwords(hidden: np.ndarray, first: np.ndarray, last: np.ndarray, how: 
     """
     if how not in SUBWORD_POOLINGS + ("max",):
         raise ValueError(f"unknown subword pooling {how!r}")
-    n, dim = len(first), hidden.shape[1]
-    width = 2 * dim if how == "first_last" else dim
-    out = np.full((n, width), np.nan, dtype=np.float32)
     filled = first <= last
     f, la = first[filled], last[filled]
     if how == "first":
-        out[filled] = hidden[f]
+        vectors = hidden[f]
     elif how == "last":
-        out[filled] = hidden[la]
+        vectors = hidden[la]
     elif how == "first_last":
-        out[filled] = np.concatenate([hidden[f], hidden[la]], axis=1)
-    elif len(f):  # mean, max
+        vectors = np.concatenate([hidden[f], hidden[la]], axis=1)
+    else:  # mean, max: the first piece, then the k-th piece of every token that has one (most have one or two)
         counts = la - f + 1
-        pieces, starts = hidden[_range_rows(f, counts)], _group_starts(counts)
-        if how == "max":
-            out[filled] = np.maximum.reduceat(pieces, starts, axis=0)
-        else:
-            out[filled] = np.add.reduceat(pieces, starts, axis=0) / counts[:, None].astype(np.float32)
+        vectors = hidden[f]
+        combine = np.maximum if how == "max" else np.add
+        for k in range(1, int(counts.max()) if len(counts) else 0):
+            longer = np.flatnonzero(counts > k)
+            vectors[longer] = combine(vectors[longer], hidden[f[longer] + k])
+        if how == "mean":
+            vectors /= counts[:, None].astype(np.float32)
+    vectors = vectors.astype(np.float32, copy=False)
+    if filled.all():
+        return vectors
+    out = np.full((len(first), hidden.shape[1] * (2 if how == "first_last" else 1)), np.nan, dtype=np.float32)
+    out[filled] = vectors
     return out
 
 
@@ -79,7 +74,7 @@ class RowPooler:
         if how not in ("mean", "max", "mean_sqrt_len", "weightedmean", "assign"):
             raise ValueError(f"unknown row pooling {how!r}")
         self.how = how
-        self.out = np.full((n, dim), -np.inf if how == "max" else 0.0, dtype=np.float32)
+        self.out = np.full((n, dim), -np.inf, dtype=np.float32) if how == "max" else np.zeros((n, dim), np.float32)
         mass = np.bincount(owners, weights=weights, minlength=n) if len(owners) else np.zeros(n)
         if how == "mean_sqrt_len":
             mass = np.sqrt(mass)

@@ -23,7 +23,9 @@ class Settings:
     max_batch_size: int = 64
     chunk_size: int = 256
     max_wordpieces: int | None = None  # window size, [CLS]/[SEP] included; None: the catalog's limit
+    window_overlap: float = 0.5  # units longer than a window: the share of each window the next one repeats
     progress: bool = True  # a progress bar (tqdm.auto) on predictions that last more than a few seconds
+    prefetch: bool = True  # prepare the next chunk (segment, tokenize) on a worker thread while one is encoded
     prompt: str | None = None  # text put before every unit (context only: never a row, never in begin/end)
     prompt_name: str | None = None  # a prompt of the model's own (entry.prompts), e.g. "query"
     layers: int | tuple[int, ...] = -1  # hidden states to use: -1 = last layer, 0 = embeddings, or several
@@ -48,6 +50,12 @@ class Settings:
                 or self.max_wordpieces < 4):
             raise InvalidOptionError(
                 "E053", f"max_wordpieces={self.max_wordpieces!r} must be an integer >= 4 (or None).")
+        overlap = self.window_overlap
+        if isinstance(overlap, bool) or not isinstance(overlap, (int, float)) or not 0 <= overlap < 1:
+            raise InvalidOptionError(
+                "E310", f"window_overlap={overlap!r} must be a number from 0 up to (not including) 1: the share of "
+                "each window of a long text that the next window repeats; e.g. window_overlap=0.5 (the default) or "
+                "0.25 (less work, less context at the seams).")
         if self.prompt is not None and (not isinstance(self.prompt, str) or self.prompt_name is not None):
             raise InvalidOptionError("E419", f"prompt={self.prompt!r} must be a string, and not given together with "
                                      f"prompt_name={self.prompt_name!r}; e.g. predict(texts, prompt='query: ').")
@@ -69,7 +77,7 @@ class Settings:
         if self.truncate_dim is not None and not isinstance(self.layers, int) and self.layer_combine == "concat":
             raise InvalidOptionError("E079", "truncate_dim keeps the first dimensions of one model vector; with "
                                      "layer_combine='concat' use layer_combine='mean', or leave truncate_dim out.")
-        for name in ("normalize", "positions", "progress"):
+        for name in ("normalize", "positions", "progress", "prefetch"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidOptionError("E054", f"{name}={getattr(self, name)!r} must be True or False.")
         return self
@@ -82,6 +90,9 @@ class Settings:
             raise InvalidOptionError("E055", f"{caller} got unknown options {unknown}; valid: {valid}.")
         if isinstance(options.get("layers"), list):  # lists are easier to type; the settings keep a tuple
             options["layers"] = tuple(options["layers"])
+        overlap = options.get("window_overlap")
+        if isinstance(overlap, int) and not isinstance(overlap, bool):  # 0 and 0.0: one setting, one cache key
+            options["window_overlap"] = float(overlap)
         return replace(self, **options).validate()
 
 

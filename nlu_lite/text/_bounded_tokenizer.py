@@ -66,8 +66,8 @@ class _SuffixSearch:
     def __call__(self, text: str) -> re.Match | None:
         if self._full is None:
             return None
-        if text.endswith("\n"):  # '$' before a final newline: not worth special-casing
-            return self._full.search(text)
+        if len(text) <= self._reach or text.endswith("\n"):  # short (most tokens): one search is cheapest;
+            return self._full.search(text)  # '$' before a final newline: not worth special-casing
         found = []
         if self._bounded is not None:
             found.append(self._bounded.search(text, max(0, len(text) - self._reach)))

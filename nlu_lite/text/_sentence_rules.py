@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from spacy.attrs import SENT_START
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LIKE_NUM, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -46,28 +46,46 @@ _CAPS_HEADER = re.compile(r"^[A-Z][A-Z/&\-]+$")
 _OPENING_QUOTES = frozenset({'"', "“", "'", "‘", "(", "["})
 
 
+class _Tokens:
+    """A ``Doc``'s tokens as plain lists, read in one bulk call: making a spaCy ``Token`` per look-up (and
+    ``doc.text``, which makes one per token) cost more than the rules themselves."""
+
+    def __init__(self, doc: Doc) -> None:
+        table = doc.to_array([ORTH, IDX, IS_SPACE, IS_PUNCT, SPACY, LIKE_NUM])
+        strings = doc.vocab.strings
+        self.words: list[str] = [strings[h] for h in table[:, 0].tolist()]
+        self.idx: list[int] = table[:, 1].tolist()
+        self.space: list[int] = table[:, 2].tolist()
+        self.punct: list[int] = table[:, 3].tolist()
+        self.trailing_space: list[int] = table[:, 4].tolist()  # a space follows the token (token.whitespace_)
+        self.like_num: list[int] = table[:, 5].tolist()
+        self.text = "".join(word + " " if ws else word for word, ws in zip(self.words, self.trailing_space))
+
+
 @Language.component("nlu_lite_list_markers")
 def list_markers(doc: Doc) -> Doc:
     """Apply the list-marker rule to sentences set by another component (spaCy's ``sentencizer``)."""
     if len(doc):
+        tokens = _Tokens(doc)
         starts = doc.to_array(SENT_START).astype(np.int64).reshape(-1) == 1
         starts[0] = True
-        _move_trailing_markers(doc, starts)
-        _join_marker_only_sentences(doc, starts)
+        _move_trailing_markers(tokens, starts)
+        _join_marker_only_sentences(tokens, starts)
         doc.from_array([SENT_START], np.where(starts, 1, -1).astype(np.uint64).reshape(-1, 1))
     return doc
 
 
-def _move_trailing_markers(doc: Doc, starts: np.ndarray) -> None:
+def _move_trailing_markers(tokens: _Tokens, starts: np.ndarray) -> None:
     """A marker glyph left at the end of a sentence, after its terminal, starts the next sentence instead."""
+    words, space = tokens.words, tokens.space
     for i in np.flatnonzero(starts[1:]).tolist():
         j = i  # starts[1:] shifts indices by one: token i is the last one before the start at i + 1
-        while j > 0 and doc[j].is_space:
+        while j > 0 and space[j]:
             j -= 1
         k = j - 1
-        while k > 0 and doc[k].is_space:
+        while k > 0 and space[k]:
             k -= 1
-        if j > 0 and doc[j].text in _MARKER_GLYPHS and doc[k].text in _TERMINALS:
+        if j > 0 and words[j] in _MARKER_GLYPHS and words[k] in _TERMINALS:
             starts[i + 1] = False
             starts[j] = True
 
@@ -75,51 +93,51 @@ def _move_trailing_markers(doc: Doc, starts: np.ndarray) -> None:
 @Language.component("nlu_lite_clinical_sentences")
 def clinical_sentences(doc: Doc) -> Doc:
     """Set ``is_sent_start`` on every token by the clinical rules described in the module docstring."""
-    text = doc.text
     n = len(doc)
+    if not n:
+        return doc
+    tokens = _Tokens(doc)
+    words, space, punct, trailing_space = tokens.words, tokens.space, tokens.punct, tokens.trailing_space
     starts = np.zeros(n, dtype=bool)
     pending = True  # the next content token starts a sentence
     after_terminal = False
-    for i, token in enumerate(doc):
-        t = token.text
-        if token.is_space:
+    for i, t in enumerate(words):
+        if space[i]:
             newlines = t.count("\n")
-            if newlines >= 2 or (newlines == 1 and _line_break_ends_sentence(doc, i, text)):
+            if newlines >= 2 or (newlines == 1 and _line_break_ends_sentence(tokens, i)):
                 pending = True
             continue
-        # a quote glued to the period closes the sentence: 'great." she said'
-        attached = i > 0 and not doc[i - 1].is_space and not doc[i - 1].whitespace_
-        closes = token.is_punct and t not in _MARKER_GLYPHS and (attached or t not in _OPENING_QUOTES)
-        if after_terminal and not closes:
-            pending = pending or not t[:1].islower()
-            after_terminal = False
-        if not pending and _CAPS_HEADER.match(t) and i + 1 < n and doc[i + 1].text == ":" and len(t) > 1:
-            prev = doc[i - 1].text if i else ","
-            pending = prev in {",", ";", "."} or doc[i - 1].is_space
+        if after_terminal:
+            # a quote glued to the period closes the sentence: 'great." she said'
+            attached = i > 0 and not space[i - 1] and not trailing_space[i - 1]
+            closes = punct[i] and t not in _MARKER_GLYPHS and (attached or t not in _OPENING_QUOTES)
+            if not closes:
+                pending = pending or not t[:1].islower()
+                after_terminal = False
+        if not pending and i + 1 < n and words[i + 1] == ":" and len(t) > 1 and _CAPS_HEADER.match(t):
+            pending = words[i - 1] in {",", ";", "."} or bool(space[i - 1])  # i > 0: pending is True at 0
         if t in _BULLET_GLYPHS:
             pending = True
         if pending:
             starts[i] = True
             pending = False
-        if t in _TERMINALS and not _period_is_internal(doc, i):
+        if t in _TERMINALS and not _period_is_internal(tokens, i):
             after_terminal = True
-    if n:
-        starts[0] = True
-        _join_marker_only_sentences(doc, starts)
-        # one bulk write: setting token.is_sent_start one by one re-validates the whole Doc each time (O(n^2))
-        doc.from_array([SENT_START], np.where(starts, 1, -1).astype(np.uint64).reshape(-1, 1))
+    starts[0] = True
+    _join_marker_only_sentences(tokens, starts)
+    # one bulk write: setting token.is_sent_start one by one re-validates the whole Doc each time (O(n^2))
+    doc.from_array([SENT_START], np.where(starts, 1, -1).astype(np.uint64).reshape(-1, 1))
     return doc
 
 
-def _join_marker_only_sentences(doc: Doc, starts: np.ndarray) -> None:
+def _join_marker_only_sentences(tokens: _Tokens, starts: np.ndarray) -> None:
     """A sentence made only of list markers joins the next sentence (the last one joins the previous)."""
     firsts = np.flatnonzero(starts).tolist()
-    ends = firsts[1:] + [len(doc)]
-    text = doc.text
+    ends = firsts[1:] + [len(tokens.words)]
+    text, idx, words = tokens.text, tokens.idx, tokens.words
     merged: list[list] = []  # [first token, only markers so far]
     for first, end in zip(firsts, ends):
-        last = doc[end - 1]
-        only = _MARKERS_ONLY.fullmatch(text[doc[first].idx: last.idx + len(last)].strip()) is not None
+        only = _MARKERS_ONLY.fullmatch(text[idx[first]: idx[end - 1] + len(words[end - 1])].strip()) is not None
         if merged and merged[-1][1]:
             starts[first] = False
             merged[-1][1] = only
@@ -129,29 +147,30 @@ def _join_marker_only_sentences(doc: Doc, starts: np.ndarray) -> None:
         starts[merged[-1][0]] = False
 
 
-def _period_is_internal(doc: Doc, i: int) -> bool:
+def _period_is_internal(tokens: _Tokens, i: int) -> bool:
     """A '.' that belongs to an abbreviation, an initial or a list number rather than ending a sentence."""
-    if doc[i].text != "." or i == 0:
+    if tokens.words[i] != "." or i == 0:
         return False
-    prev = doc[i - 1]
-    if prev.is_space or prev.whitespace_:
+    prev = i - 1
+    if tokens.space[prev] or tokens.trailing_space[prev]:
         return False
-    word = prev.text.lower()
-    if word in _ABBREVIATIONS or (len(prev.text) == 1 and prev.text.isupper()):  # initials: 'Jonas E. Smith'
+    word = tokens.words[prev]
+    if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):  # initials: 'Jonas E. Smith'
         return True
-    if prev.like_num and len(prev.text) <= 2 and (prev.i == 0 or doc[prev.i - 1].is_space):
+    if tokens.like_num[prev] and len(word) <= 2 and (prev == 0 or tokens.space[prev - 1]):
         return True  # "1." at the start of a line is a list marker
     return False
 
 
-def _line_break_ends_sentence(doc: Doc, i: int, text: str) -> bool:
+def _line_break_ends_sentence(tokens: _Tokens, i: int) -> bool:
     """Whether a single line break (token ``i`` is the whitespace) separates two sentences."""
-    prev = doc[i - 1] if i else None
-    if prev is not None and prev.text.endswith(":"):
+    prev = tokens.words[i - 1] if i else None
+    if prev is not None and prev.endswith(":"):
         return True
-    line_start = doc[i].idx + doc[i].text.rfind("\n") + 1
+    text = tokens.text
+    line_start = tokens.idx[i] + tokens.words[i].rfind("\n") + 1
     line_end = text.find("\n", line_start)
     next_line = text[line_start: line_end if line_end >= 0 else len(text)].lstrip()
-    if prev is not None and prev.text.endswith(".") and next_line[:1].isupper():
+    if prev is not None and prev.endswith(".") and next_line[:1].isupper():
         return True  # "... p.r.n.\nI will see her": an abbreviation closing a line, a capital opening the next
     return bool(_BULLET.match(next_line) or _HEADER_LINE.match(next_line))

@@ -1,0 +1,199 @@
+"""Can the CPU side feed a device? The whole pipeline with a forward that takes no time, at every level.
+
+A fast GPU leaves the CPU one job: reading the input, segmenting it (spaCy), tokenizing it, batching it,
+pooling the outputs and building the DataFrame. This benchmark measures that job alone: the packaged
+all-MiniLM-L6-v2's tokenizer and settings, with the runtime replaced by ``zero`` (registered here as any runtime
+is), whose forward returns zeros of the right shape at once. Wordpieces/s counts the wordpieces the encoder
+was given (``last_stats["wordpieces"]``: windows included, so document level counts the overlap of long notes
+twice); goals on 2 cores (issue 22): 150,000 at sentence and token level, 400,000 at document level.
+
+Variants, each in its own process, interleaved round by round so a busy shared machine slows them alike
+(figures: the median over rounds; ratios: the median of per-round ratios to ``before``, else to the first
+variant). Wall seconds say what a quiet machine would see only when it is quiet; CPU seconds (every thread of the
+process) measure the work done and are far less disturbed by other processes (but do not show the overlap):
+- ``prefetch off``: this checkout, each chunk prepared and encoded in turn (``prefetch=False``);
+- ``prefetch on``: this checkout, the next chunk prepared on a worker thread (the default);
+- ``before``: with ``--before PATH``, another checkout of nlu_lite (e.g. the commit before this work) run the
+  same way with its defaults.
+
+Document level also runs at ``window_overlap`` 0.5 (the default), 0.25 and 0 to show what windows cost.
+
+    python benchmarks/feed.py                                   # 300 MTSamples notes, 3 rounds
+    python benchmarks/feed.py --before /path/to/old/checkout --rounds 5 --json feed.json
+    python benchmarks/feed.py --seams 128 256 40              # window_overlap: cost and seam accuracy
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mtsamples
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+LEVELS = ("document", "sentence", "token")
+OVERLAPS = (0.5, 0.25, 0.0)
+
+
+class ZeroRuntime:
+    """A runtime whose forward takes no time: zeros of the shape the pipeline expects."""
+
+    name = "zero"
+    device = "cpu"
+    precision = "fp32"
+    compute = "zero forward"
+    threads = None
+    chosen = ""
+
+    def __init__(self, dim: int, num_layers: int) -> None:
+        self.dim, self.num_layers = dim, num_layers
+
+    def forward(self, ids, mask, layers=(-1,)):
+        return np.zeros((len(layers), *ids.shape, self.dim), dtype=np.float32)
+
+
+def open_runtime(folder, *, family=None, device="auto", precision=None, threads=None) -> ZeroRuntime:
+    config = json.loads((Path(folder) / "config.json").read_text("utf-8"))
+    return ZeroRuntime(config["hidden_size"], config["num_hidden_layers"])
+
+
+def child(n_notes: int, new: bool, prefetch: bool) -> None:
+    """One variant's measurement, printed as one JSON line: seconds and wordpieces per level."""
+    import nlu_lite
+    from nlu_lite import runtimes
+
+    runtimes.register(runtimes.RuntimeInfo("zero", __name__, ("fp32",), description="a zero-time forward"))
+    notes = mtsamples.column("transcription", n_notes)
+    pipe = nlu_lite.load(runtime="zero")
+    options = {"progress": False, **({"prefetch": prefetch} if new else {})}
+    pipe.predict(notes[:20], output_level="token", **options)  # spaCy, the tokenizer and numpy warmed up
+    runs = [(level, None) for level in LEVELS]
+    if new:
+        runs += [("document", overlap) for overlap in OVERLAPS if overlap != 0.5]
+    result = {}
+    for level, overlap in runs:
+        extra = {} if overlap is None else {"window_overlap": overlap}
+        start, cpu_start = time.perf_counter(), time.process_time()
+        pipe.predict(notes, output_level=level, **options, **extra)
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+        name = level if overlap is None else f"document, window_overlap={overlap}"
+        result[name] = {"seconds": seconds, "cpu_seconds": cpu_seconds,
+                        "wordpieces": int(pipe.last_stats["wordpieces"]),
+                        "stages": {k: round(v, 3) for k, v in pipe.last_stats.items() if k.endswith("_s")}}
+    print(json.dumps(result))
+
+
+def seams(window: int, reference: int, n_notes: int) -> None:
+    """``window_overlap``'s cost and seam accuracy with the real model: MTSamples notes longer than ``window``
+    but within ``reference`` wordpieces, encoded in windows and in one ``reference``-wordpiece window (full context);
+    mean cosine of every wordpiece's vector and of each note's mean-pooled vector to the full-context ones."""
+    from collections import Counter
+
+    import nlu_lite
+    from nlu_lite.pipeline import _batching as batching
+    from nlu_lite.pipeline._encoding import encode
+
+    pipe = nlu_lite.load()
+    tokenizer = pipe.encoder.tokenizer
+    notes = [n for n in mtsamples.column("transcription")
+             if window < len(tokenizer(n.strip())["input_ids"]) <= reference][:n_notes]
+    doc = np.arange(len(notes))
+    wp = batching.tokenize_units(tokenizer, notes, doc, np.zeros_like(doc), np.asarray([len(n) for n in notes]))
+    common = {"batch_tokens": 8192, "max_batch_size": 64}
+
+    def cosines(a, b):
+        return np.sum(a * b, 1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+    full = {t: encode(pipe.encoder, wp, window=reference, target=t, stats=Counter(), **common)
+            for t in ("wordpieces", "mean")}
+    print(f"\n{len(notes)} notes of {window + 1}-{reference} wordpieces ({len(wp.ids):,} in all), window {window}, "
+          f"reference: one {reference}-wordpiece window\n\n| window_overlap | wordpieces encoded (x the text's) | "
+          "wordpiece cosine, mean | 5th percentile | note cosine, mean | minimum |\n|---:|---:|---:|---:|---:|---:|")
+    for overlap in (0.0, 0.25, 0.5, 0.75):
+        stats = Counter()
+        pieces = cosines(encode(pipe.encoder, wp, window=window, target="wordpieces", stats=stats,
+                                window_overlap=overlap, **common), full["wordpieces"])
+        pooled = cosines(encode(pipe.encoder, wp, window=window, target="mean", stats=Counter(),
+                                window_overlap=overlap, **common), full["mean"])
+        print(f"| {overlap} | {stats['wordpieces'] / (len(wp.ids) + 2 * len(notes)):.2f} | {pieces.mean():.4f} | "
+              f"{np.percentile(pieces, 5):.4f} | {pooled.mean():.4f} | {pooled.min():.4f} |")
+
+
+def cpu() -> str:
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
+    return f"{model}, {os.cpu_count()} CPUs, flags: {' '.join(f for f in wanted if f in flags) or 'none of AVX2+'}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--notes", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="another nlu_lite checkout to compare against")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--seams", nargs=3, type=int, metavar=("WINDOW", "REFERENCE", "NOTES"),
+                        help="window_overlap's cost and seam accuracy instead, e.g. --seams 128 256 40")
+    parser.add_argument("--child", choices=["new-on", "new-off", "old"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.notes, args.child != "old", args.child == "new-on")
+        return
+    if mtsamples.column("transcription", 1) is None:
+        return
+    if args.seams:
+        seams(*args.seams)
+        return
+    variants = {"prefetch off": ("new-off", ROOT), "prefetch on": ("new-on", ROOT)}
+    if args.before is not None:
+        variants = {"before": ("old", args.before.resolve()), **variants}
+    print(f"CPU: {cpu()}; {args.notes} MTSamples notes, zero-time forward, {args.rounds} rounds")
+    rounds: list[dict] = []
+    for r in range(args.rounds):
+        found = {"load_before": os.getloadavg()[0]}
+        for name, (kind, checkout) in variants.items():
+            env = {**os.environ, "PYTHONPATH": str(checkout)}
+            out = subprocess.run([sys.executable, __file__, "--child", kind, "--notes", str(args.notes)], env=env,
+                                 capture_output=True, text=True, check=True).stdout
+            found[name] = json.loads(out.strip().splitlines()[-1])
+        found["load_after"] = os.getloadavg()[0]
+        rounds.append(found)
+        print(f"round {r + 1}: load average {found['load_before']:.1f} -> {found['load_after']:.1f}", flush=True)
+    base = "before" if "before" in variants else next(iter(variants))
+    print(f"\n| level | variant | wordpieces | seconds | wordpieces/s | speed-up vs {base} | CPU seconds | "
+          f"wordpieces per CPU second | CPU speed-up vs {base} |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    table = []
+    for level in rounds[0][next(iter(variants))]:
+        for name in variants:
+            if level not in rounds[0][name]:
+                continue
+            seconds, cpu_seconds = (statistics.median(r[name][level][k] for r in rounds)
+                                    for k in ("seconds", "cpu_seconds"))
+            pieces = rounds[0][name][level]["wordpieces"]
+            same = level in rounds[0][base]
+            ratio, cpu_ratio = (statistics.median(r[base][level][k] / r[name][level][k] for r in rounds)
+                                if same else float("nan") for k in ("seconds", "cpu_seconds"))
+            table.append({"level": level, "variant": name, "wordpieces": pieces, "seconds": seconds,
+                          "wordpieces_per_s": pieces / seconds, "speedup": ratio, "cpu_seconds": cpu_seconds,
+                          "wordpieces_per_cpu_s": pieces / cpu_seconds, "cpu_speedup": cpu_ratio})
+            print(f"| {level} | {name} | {pieces:,} | {seconds:.2f} | {pieces / seconds:,.0f} | {ratio:.2f}x | "
+                  f"{cpu_seconds:.2f} | {pieces / cpu_seconds:,.0f} | {cpu_ratio:.2f}x |")
+    if args.json is not None:
+        args.json.write_text(json.dumps({"cpu": cpu(), "notes": args.notes, "rounds": rounds, "table": table},
+                                        indent=1))
+
+
+if __name__ == "__main__":
+    main()
