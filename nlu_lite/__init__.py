@@ -25,7 +25,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported 
     from .pipeline._load import load
     from .pipeline._pipeline import Pipeline
     from .text._spans import patterns, terms
+    from .tools._index import VectorIndex, index
     from .tools._plots import plot_embeddings, plot_similarity
+    from .tools._quantize import quantize
     from .tools._similarity import NullVectorWarning, nearest, similarity
     from .tools._sklearn import EmbeddingTransformer
     from .tools._vectors import aggregate, embed, to_wide
@@ -44,6 +46,9 @@ _LAZY = {
     "similarity": "tools._similarity",
     "nearest": "tools._similarity",
     "NullVectorWarning": "tools._similarity",
+    "quantize": "tools._quantize",
+    "index": "tools._index",
+    "VectorIndex": "tools._index",
     "EmbeddingTransformer": "tools._sklearn",
     "plot_embeddings": "tools._plots",
     "plot_similarity": "tools._plots",
@@ -56,7 +61,7 @@ _CALLABLE_MODULES = ("provenance",)
 
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
            "plot_embeddings", "plot_similarity", "terms", "patterns", "provenance", "to_wide", "aggregate", "embed",
-           "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer"]
+           "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer", "quantize", "index", "VectorIndex"]
 
 
 def __getattr__(name: str) -> object:
