@@ -11,7 +11,6 @@ from test_cosine import NOTES, brute_force, random_unnormalised
 
 import nlu_lite
 from nlu_lite.errors import InvalidInputError, InvalidOptionError, OutputError
-from nlu_lite.tools import _index
 
 pytest.importorskip("faiss", reason="pip install faiss-cpu (the [index] extra)")
 
@@ -155,4 +154,3 @@ def test_index_without_faiss_says_which_extra(monkeypatch):
         nlu_lite.index(x)
     hits = nlu_lite.nearest(x, nlu_lite.index(x, quantize="int8"), k=1)  # int8 codes: numpy only
     assert list(hits["corpus_row"]) == list(range(8))
-    assert _index.TIE_MARGIN > 0

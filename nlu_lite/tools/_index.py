@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 FORMAT = "nlu_lite.index/1"
 METHODS = ("exact", "hnsw")
 META_FILE = "index.json"
-TIE_MARGIN = 16  # extra neighbours an exact search fetches, so that equal scores at the k-th place rank by row
 IDENTITY = ("model", "revision", "dim")  # facts of a record that must match between queries and corpus
 IDENTITY_SETTINGS = ("truncate_dim", "layers", "layer_combine")
 
@@ -150,12 +149,10 @@ class VectorIndex(SearchIndex):
         """``(scores, corpus rows)``, ``(q, k)``, padded with ``-inf`` / ``-1``."""
         n = len(self.positions)
         if self.quantize is None:
-            fetch = min(n, k + TIE_MARGIN) if self.method == "exact" else min(n, k)
             if self.method == "hnsw":
                 self._backend.hnsw.efSearch = max(self.ef_search, k)
-            scores, ids = self._backend.search(unit, fetch) if fetch else self._empty(len(unit), 0)
-            if self.method == "exact":
-                self._settle_ties(unit, scores, ids, k)
+            # FAISS's flat search keeps the lowest ids among equal scores (tested), in reverse order: sorted below
+            scores, ids = self._backend.search(unit, min(n, k)) if n else self._empty(len(unit), 0)
         else:
             ids = self._candidates(unit, min(n, k * self.rescore_multiplier))
             scores = self._rescore(unit, ids)
@@ -164,16 +161,6 @@ class VectorIndex(SearchIndex):
     @staticmethod
     def _empty(q: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         return np.full((q, k), -np.inf, np.float32), np.full((q, k), -1, np.int64)
-
-    def _settle_ties(self, unit: np.ndarray, scores: np.ndarray, ids: np.ndarray, k: int) -> None:
-        """Where the k-th score ties with the last one fetched, refetch that query's whole tie group (in place)."""
-        if scores.shape[1] <= k or scores.shape[1] == len(self.positions):
-            return
-        for q in np.flatnonzero(scores[:, -1] >= scores[:, k - 1]).tolist():
-            _, found_scores, found_ids = self._backend.range_search(unit[q:q + 1], float(np.nextafter(
-                scores[q, k - 1], -np.inf)))  # every row scoring at least the k-th score (IP: > radius)
-            better = np.lexsort((self.positions[found_ids], -found_scores))[:scores.shape[1]]
-            scores[q, :len(better)], ids[q, :len(better)] = found_scores[better], found_ids[better]
 
     def _candidates(self, unit: np.ndarray, fetch: int) -> np.ndarray:
         """Index ids of the best ``fetch`` rows of each query by its codes (Hamming or integer dot product)."""
