@@ -99,7 +99,8 @@ def test_layout_modules_below_the_top_are_private():
 def test_layout_all_is_the_facade():
     expected = {"__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
                 "plot_embeddings", "plot_similarity", "terms", "patterns", "provenance", "to_wide", "aggregate",
-                "embed", "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer"}
+                "embed", "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer", "quantize", "index",
+                "VectorIndex"}
     assert set(nlu_lite.__all__) == expected
     for name in nlu_lite.__all__:
         assert getattr(nlu_lite, name) is not None

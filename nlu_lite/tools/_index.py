@@ -328,15 +328,8 @@ def index(corpus: object, *, method: str = "exact", quantize: str | None = None,
             backend.hnsw.efConstruction = ef_construction
         backend.add(quantization.codes(unit, "ubinary", None))
     else:  # the codes of the unit vectors, centred (uint8 - 128 = int8) so that dot products rank like cosines
-        if calibration is None:
-            ranges, _ = quantization.calibration_ranges(unit)
-        else:  # scaled to unit length like the corpus
-            cal = quantization._floats(calibration, column, "calibration")
-            cal_norms = _row_norms(cal, 65536)
-            ranges, _ = quantization.calibration_ranges(_unit_rows(cal, _usable(cal_norms), cal_norms))
-        if ranges.shape[1] != dim:
-            raise InvalidInputError("E526", f"calibration has {ranges.shape[1]} dimensions and the corpus {dim}; "
-                                    "calibrate with vectors of the same model and truncate_dim.")
+        ranges, _ = quantization.calibration_ranges(unit if calibration is None else calibration, dim, column,
+                                                    unit=True)
         backend = quantization.codes(unit, "int8", ranges)
     record = side.frame.attrs.get(provenance.ATTRS_KEY) if side.frame is not None else None
     identity = _identity(record, _column_name(side.frame, column) if record else None)

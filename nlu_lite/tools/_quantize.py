@@ -56,15 +56,25 @@ def _finite_rows(vectors: np.ndarray) -> np.ndarray:
     return np.isfinite(vectors).all(axis=1) if vectors.shape[1] else np.zeros(len(vectors), dtype=bool)
 
 
-def calibration_ranges(calibration: object, column: str | None = None) -> tuple[np.ndarray, int]:
-    """The ``(2, dim)`` float32 per-dimension ``[min; max]`` of the usable rows of ``calibration``, and their count."""
+def calibration_ranges(calibration: object, dim: int, column: str | None = None,
+                       unit: bool = False) -> tuple[np.ndarray, int]:
+    """The ``(2, dim)`` float32 per-dimension ``[min; max]`` of the usable rows of ``calibration`` (each scaled to
+    length 1 first with ``unit``), and how many rows set them."""
     vectors = _floats(calibration, column, "calibration")
     rows = vectors[_finite_rows(vectors)]
+    if unit:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        rows = rows[_finite_rows(rows)]  # all-zero rows have no direction
     if len(rows) < 2:
         raise InvalidInputError(
             "E523", f"int8/uint8 ranges need at least 2 vectors to take each dimension's min and max from, got "
                     f"{len(rows)} usable of {len(vectors)}; pass calibration= a representative sample (about 1,000 "
                     "vectors of the corpus is plenty), e.g. nlu_lite.quantize(x, 'int8', calibration=corpus[:1000]).")
+    if rows.shape[1] != dim:
+        raise InvalidInputError(
+            "E526", f"calibration has {rows.shape[1]} dimensions and the data {dim}; calibrate with vectors of the "
+                    "same model and truncate_dim.")
     return np.vstack((rows.min(axis=0), rows.max(axis=0))).astype(np.float32), len(rows)
 
 
@@ -106,11 +116,8 @@ def quantize(data: object, precision: str, *, calibration: object = None, column
     ranges, source, n_calibration = None, None, None
     if precision.endswith("int8"):
         source = "data" if calibration is None else "calibration"
-        ranges, n_calibration = calibration_ranges(data if calibration is None else calibration, column)
-        if ranges.shape[1] != vectors.shape[1]:
-            raise InvalidInputError(
-                "E526", f"calibration has {ranges.shape[1]} dimensions and the data {vectors.shape[1]}; calibrate "
-                        "with vectors of the same model and truncate_dim.")
+        ranges, n_calibration = calibration_ranges(data if calibration is None else calibration, vectors.shape[1],
+                                                   column)
     if not isinstance(data, pd.DataFrame):
         if not usable.all():
             bad = np.flatnonzero(~usable)
