@@ -47,22 +47,26 @@ def test_quantize_constant_dimension_matches_sentence_transformers():
                                       st_quantization.quantize_embeddings(x, precision))
 
 
-@pytest.mark.parametrize("precision", PRECISIONS)
-def test_quantize_embed_and_frames_give_the_same_codes_as_the_array(minilm, sentence_transformer, precision):
+@pytest.fixture(scope="module")
+def minilm_vectors(minilm, sentence_transformer):
     texts = [t for t in NOTES if t] * 3 + ["Shortness of breath on exertion.", "Blood pressure is high."]
-    floats = minilm.embed(texts, normalize=True)
+    return (texts, minilm.embed(texts, normalize=True), sentence_transformer.encode(texts, normalize_embeddings=True),
+            minilm.predict(NOTES, output_level="document", normalize=True))
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_quantize_embed_and_frames_give_the_same_codes_as_the_array(minilm, minilm_vectors, precision):
+    texts, floats, st_floats, frame = minilm_vectors
     calibration = floats[::2] if precision.endswith("int8") else None
     codes = minilm.embed(texts, normalize=True, quantize=precision, calibration=calibration)
     np.testing.assert_array_equal(codes, st_quantization.quantize_embeddings(
         floats, precision, calibration_embeddings=calibration))
     # sentence-transformers' own floats (equal to ours within 1e-6) give the same codes but where a value sits on
     # a bucket edge: there the code differs by one step (int8) or the sign bit of a value near 0 flips (binary)
-    reference = st_quantization.quantize_embeddings(sentence_transformer.encode(texts, normalize_embeddings=True),
-                                                    precision, calibration_embeddings=calibration)
+    reference = st_quantization.quantize_embeddings(st_floats, precision, calibration_embeddings=calibration)
     if precision.endswith("int8"):
         assert np.abs(codes.astype(np.int64) - reference.astype(np.int64)).max() <= 1
     assert (codes != reference).mean() < 0.05
-    frame = minilm.predict(NOTES, output_level="document", normalize=True)
     coded = nlu_lite.quantize(frame, precision, calibration=calibration)
     cells = coded[minilm.column_name].tolist()
     assert [c is None for c in cells] == [t in (None, "") for t in NOTES]  # empty notes stay null rows
@@ -82,7 +86,7 @@ def test_quantize_embed_and_frames_give_the_same_codes_as_the_array(minilm, sent
 
 def test_quantize_group_frame_records_the_codes_under_its_model(tiny_cased_dir, tiny_uncased_dir):
     group = nlu_lite.load({str(tiny_cased_dir): {}, str(tiny_uncased_dir): {}})
-    frame = group.predict(NOTES, output_level="sentence")
+    frame = group.predict(NOTES, output_level="document")
     first, second = group.column_names
     coded = nlu_lite.quantize(frame, "ubinary", column=first)
     record = nlu_lite.provenance(coded)["models"]
