@@ -72,6 +72,9 @@ def test_index_on_frames_returns_nearest_frame_with_ids_and_texts(tiny_cased):
     pd.testing.assert_frame_equal(got.drop(columns="score"), want.drop(columns="score"))
     np.testing.assert_allclose(got["score"], want["score"], atol=2e-6)
     assert idx.identity["model"] == nlu_lite.provenance(corpus)["model"] and len(idx) == len(corpus)
+    with pytest.warns(nlu_lite.NullVectorWarning, match="2 of 2 query rows"):
+        none = nlu_lite.nearest(["", None], idx, pipe=tiny_cased)  # no usable query: no rows, same columns
+    assert none.empty and list(none.columns) == list(got.columns)
 
 
 HNSW = {"method": "hnsw", "hnsw_m": 16, "ef_construction": 40}

@@ -32,6 +32,7 @@ import pandas as pd
 from .. import provenance
 from .._version import __version__
 from ..errors import InvalidInputError, InvalidOptionError, OutputError
+from ..pipeline._frames import embedding_column
 from . import _quantize as quantization
 from ._similarity import (
     BLOCK_BYTES,
@@ -80,12 +81,6 @@ def _identity(record: dict | None, column: str | None) -> dict | None:
     return {**{k: record.get(k) for k in IDENTITY}, **{k: settings.get(k) for k in IDENTITY_SETTINGS}}
 
 
-def _column_name(frame: pd.DataFrame, column: str | None) -> str:
-    from ..pipeline._frames import embedding_column
-
-    return embedding_column(frame, column)
-
-
 class VectorIndex(SearchIndex):
     """A corpus's vectors in a search index, made by ``nlu_lite.index(...)`` or ``VectorIndex.load(path)``.
 
@@ -115,7 +110,7 @@ class VectorIndex(SearchIndex):
         """The ``k`` nearest corpus rows of each query, as ``nlu_lite.nearest`` returns them."""
         check_k(k)
         side = _side(queries, pipe, column, "queries")
-        if side.vectors.shape[1] != self.dim:
+        if side.vectors.shape[1] not in (0, self.dim):  # 0: every query empty, so no usable row
             raise InvalidInputError(
                 "E528", f"The queries have {side.vectors.shape[1]} dimensions and this index {self.dim}; embed "
                         "the queries with the corpus's model and truncate_dim.")
@@ -125,7 +120,7 @@ class VectorIndex(SearchIndex):
         counts = _report_skipped("nearest()", [("query rows", usable)])
         query_rows = np.flatnonzero(usable)
         unit = _unit_rows(side.vectors, usable, norms)
-        scores, rows = self._search(unit, int(k))
+        scores, rows = self._search(unit, int(k)) if len(unit) else self._empty(0, int(k))
         result = hits_frame(side, query_rows, self._corpus, scores, rows)
         result.attrs["skipped"] = {"query": counts["query rows"], "corpus": self.skipped}
         return result
@@ -134,7 +129,7 @@ class VectorIndex(SearchIndex):
         if side.frame is None or self.identity is None:
             return
         record = side.frame.attrs.get(provenance.ATTRS_KEY)
-        theirs = _identity(record, _column_name(side.frame, column) if record else None)
+        theirs = _identity(record, embedding_column(side.frame, column) if record else None)
         if theirs is None:
             return
         differ = {k: (theirs[k], self.identity[k]) for k in self.identity if theirs[k] != self.identity[k]}
@@ -332,7 +327,7 @@ def index(corpus: object, *, method: str = "exact", quantize: str | None = None,
                                                     unit=True)
         backend = quantization.codes(unit, "int8", ranges)
     record = side.frame.attrs.get(provenance.ATTRS_KEY) if side.frame is not None else None
-    identity = _identity(record, _column_name(side.frame, column) if record else None)
+    identity = _identity(record, embedding_column(side.frame, column) if record else None)
     return VectorIndex(method=method, quantize=quantize, dim=dim, n_rows=len(side.vectors), positions=positions,
                        backend=backend, floats=unit if quantize else None, ranges=ranges, identity=identity,
                        corpus=_Side(np.empty((len(side.vectors), 0), np.float32),
