@@ -81,6 +81,18 @@ def _identity(record: dict | None, column: str | None) -> dict | None:
     return {**{k: record.get(k) for k in IDENTITY}, **{k: settings.get(k) for k in IDENTITY_SETTINGS}}
 
 
+def _flat_search(backend, unit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS search with corpus blocks of 16,384 rows in its matrix products instead of its default 1,024: half the
+    CPU time of an exact search (1,000 queries x 200,000 rows, measured); restored afterwards (a global knob)."""
+    faiss = _faiss()
+    default = faiss.cvar.distance_compute_blas_database_bs
+    faiss.cvar.distance_compute_blas_database_bs = max(default, 16384)
+    try:
+        return backend.search(unit, k)
+    finally:
+        faiss.cvar.distance_compute_blas_database_bs = default
+
+
 class VectorIndex(SearchIndex):
     """A corpus's vectors in a search index, made by ``nlu_lite.index(...)`` or ``VectorIndex.load(path)``.
 
@@ -147,7 +159,7 @@ class VectorIndex(SearchIndex):
             if self.method == "hnsw":
                 self._backend.hnsw.efSearch = max(self.ef_search, k)
             # FAISS's flat search keeps the lowest ids among equal scores (tested), in reverse order: sorted below
-            scores, ids = self._backend.search(unit, min(n, k)) if n else self._empty(len(unit), 0)
+            scores, ids = _flat_search(self._backend, unit, min(n, k)) if n else self._empty(len(unit), 0)
         else:
             ids = self._candidates(unit, min(n, k * self.rescore_multiplier))
             scores = self._rescore(unit, ids)
