@@ -10,6 +10,7 @@ and listed apart).
 
     python benchmarks/index.py [--corpus 1000000] [--real FILE.npy] [--kinds exact,binary,int8,hnsw,binary-hnsw]
                                [--queries 1000] [--dim 384] [--json FILE]
+    python benchmarks/index.py --interleave --kinds exact,binary,int8 [--rounds 3]   # search-time ratios
 """
 
 from __future__ import annotations
@@ -122,6 +123,34 @@ def run_kind(args) -> dict:
             "loaded_equals_built": same}
 
 
+def run_interleaved(args) -> None:
+    """Search times of every kind in one process, in interleaved rounds: the ratios to the numpy scan are the
+    figure to compare on a shared machine."""
+    import faiss  # noqa: F401
+    import numpy as np
+
+    import nlu_lite
+    from nlu_lite.tools import _index  # noqa: F401
+
+    corpus, queries = vectors(args)
+    kinds = [k for k in args.kinds.split(",") if k]
+    indexes = {kind: nlu_lite.index(corpus, **KINDS[kind]) for kind in kinds}
+    times: dict[str, list[tuple[float, float]]] = {kind: [] for kind in ["numpy", *kinds]}
+    for _ in range(args.rounds):
+        for kind in times:
+            with Clock() as clock:
+                nlu_lite.nearest(queries, corpus if kind == "numpy" else indexes[kind], k=10)
+            times[kind].append((clock.wall, clock.cpu))
+    base = np.median([c for _, c in times["numpy"]])
+    print(f"{args.queries:,} queries, k=10, {len(corpus):,} rows, {args.rounds} interleaved rounds, median; "
+          f"load average {os.getloadavg()[0]:.0f}")
+    print("| kind | search s | search CPU s | CPU time / numpy scan |")
+    print("|---|---:|---:|---:|")
+    for kind, runs in times.items():
+        wall, cpu = np.median([w for w, _ in runs]), np.median([c for _, c in runs])
+        print(f"| {kind} | {wall:.1f} | {cpu:.1f} | {cpu / base:.2f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=int, default=1_000_000, help="rows (real: the last rows; 0 = all)")
@@ -133,7 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--truth", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tmp", default=None, help="folder for the saved indexes (default: the system's)")
+    parser.add_argument("--interleave", action="store_true", help="search times only, all kinds in one process")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    if args.interleave:
+        run_interleaved(args)
+        return 0
     if args.one:
         print(json.dumps(run_exact(args) if args.one == "numpy" else run_kind(args)))
         return 0
