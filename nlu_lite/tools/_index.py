@@ -281,7 +281,7 @@ class VectorIndex(SearchIndex):
 
 
 def index(corpus: object, *, method: str = "exact", quantize: str | None = None, calibration: object = None,
-          rescore_multiplier: int = 4, hnsw_m: int = 32, ef_construction: int = 80, ef_search: int = 128,
+          rescore_multiplier: int = 10, hnsw_m: int = 32, ef_construction: int = 80, ef_search: int = 128,
           pipe: Pipeline | None = None, column: str | None = None) -> VectorIndex:
     """Build a search index over ``corpus`` once; search it with ``nearest(queries, idx, k)`` or ``idx.search``.
 
