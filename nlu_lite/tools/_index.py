@@ -41,6 +41,7 @@ from ._similarity import (
     _row_norms,
     _Side,
     _side,
+    _unit_blocks,
     _unit_rows,
     _usable,
     check_k,
@@ -320,24 +321,29 @@ def index(corpus: object, *, method: str = "exact", quantize: str | None = None,
     usable = _usable(norms)
     skipped = _report_skipped("index()", [("corpus rows", usable)])["corpus rows"]
     positions = np.flatnonzero(usable)
-    unit = _unit_rows(side.vectors, usable, norms)
-    ranges = None
-    if quantize is None:
+    ranges, unit = None, None
+    if quantize is None:  # added block by block: the float32 copy is the index's own
         backend = faiss.IndexFlatIP(dim) if method == "exact" else faiss.IndexHNSWFlat(
             dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
         if method == "hnsw":
             backend.hnsw.efConstruction = ef_construction
-        backend.add(unit)
+        for block in _unit_blocks(side.vectors, usable, norms):
+            backend.add(block)
     elif quantize.endswith("binary"):
+        unit = _unit_rows(side.vectors, usable, norms)  # kept: the candidates are rescored with them
         bits = 8 * ((dim + 7) // 8)
         backend = faiss.IndexBinaryFlat(bits) if method == "exact" else faiss.IndexBinaryHNSW(bits, hnsw_m)
         if method == "hnsw":
             backend.hnsw.efConstruction = ef_construction
-        backend.add(quantization.codes(unit, "ubinary", None))
+        for start in range(0, len(unit), 65536):
+            backend.add(quantization.codes(unit[start:start + 65536], "ubinary", None))
     else:  # the codes of the unit vectors, centred (uint8 - 128 = int8) so that dot products rank like cosines
+        unit = _unit_rows(side.vectors, usable, norms)
         ranges, _ = quantization.calibration_ranges(unit if calibration is None else calibration, dim, column,
-                                                    unit=True)
-        backend = quantization.codes(unit, "int8", ranges)
+                                                    unit=calibration is not None)
+        backend = np.empty(unit.shape, dtype=np.int8)
+        for start in range(0, len(unit), 65536):
+            backend[start:start + 65536] = quantization.codes(unit[start:start + 65536], "int8", ranges)
     record = side.frame.attrs.get(provenance.ATTRS_KEY) if side.frame is not None else None
     identity = _identity(record, embedding_column(side.frame, column) if record else None)
     return VectorIndex(method=method, quantize=quantize, dim=dim, n_rows=len(side.vectors), positions=positions,

@@ -61,7 +61,8 @@ def calibration_ranges(calibration: object, dim: int, column: str | None = None,
     """The ``(2, dim)`` float32 per-dimension ``[min; max]`` of the usable rows of ``calibration`` (each scaled to
     length 1 first with ``unit``), and how many rows set them."""
     vectors = _floats(calibration, column, "calibration")
-    rows = vectors[_finite_rows(vectors)]
+    finite = _finite_rows(vectors)
+    rows = vectors if finite.all() else vectors[finite]  # no copy of a large corpus without empty rows
     if unit:
         with np.errstate(invalid="ignore", divide="ignore"):
             rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)

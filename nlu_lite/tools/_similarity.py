@@ -11,6 +11,7 @@ memory stays bounded (measured in ``benchmarks/nearest.py``).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -114,9 +115,23 @@ def _usable(norms: np.ndarray) -> np.ndarray:
     return np.isfinite(norms) & (norms > 0)
 
 
+def _unit_blocks(vectors: np.ndarray, usable: np.ndarray, norms: np.ndarray,
+                 rows_per_block: int = 65536) -> Iterator[np.ndarray]:
+    """The usable rows scaled to unit length, float32, block by block (no float64 copy of the whole)."""
+    rows = np.flatnonzero(usable)
+    for start in range(0, len(rows), rows_per_block):
+        pick = rows[start:start + rows_per_block]
+        yield (vectors[pick] / norms[pick, None]).astype(np.float32)
+
+
 def _unit_rows(vectors: np.ndarray, usable: np.ndarray, norms: np.ndarray) -> np.ndarray:
     """The usable rows scaled to unit length, as a float32 copy."""
-    return (vectors[usable] / norms[usable, None]).astype(np.float32)
+    out = np.empty((int(np.count_nonzero(usable)), vectors.shape[1]), dtype=np.float32)
+    start = 0
+    for block in _unit_blocks(vectors, usable, norms):
+        out[start:start + len(block)] = block
+        start += len(block)
+    return out
 
 
 def _report_skipped(where: str, sides: list[tuple[str, np.ndarray]]) -> dict[str, int]:
