@@ -27,7 +27,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time these are imported 
     from .samples._notes import sample_notes
     from .text._spans import patterns, terms
     from .tools._compare import compare
+    from .tools._index import VectorIndex, index
     from .tools._plots import plot_compare, plot_embeddings, plot_similarity
+    from .tools._quantize import quantize
     from .tools._similarity import NullVectorWarning, nearest, similarity
     from .tools._sklearn import EmbeddingTransformer
     from .tools._vectors import aggregate, embed, to_wide
@@ -46,6 +48,9 @@ _LAZY = {
     "similarity": "tools._similarity",
     "nearest": "tools._similarity",
     "NullVectorWarning": "tools._similarity",
+    "quantize": "tools._quantize",
+    "index": "tools._index",
+    "VectorIndex": "tools._index",
     "EmbeddingTransformer": "tools._sklearn",
     "plot_embeddings": "tools._plots",
     "plot_similarity": "tools._plots",
@@ -62,7 +67,7 @@ _CALLABLE_MODULES = ("provenance",)
 __all__ = ["__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
            "plot_embeddings", "plot_similarity", "terms", "patterns", "provenance", "to_wide", "aggregate", "embed",
            "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer", "sample_notes", "compare",
-           "plot_compare"]
+           "plot_compare", "quantize", "index", "VectorIndex"]
 
 
 def __getattr__(name: str) -> object:

@@ -101,7 +101,7 @@ def test_layout_all_is_the_facade():
     expected = {"__version__", "load", "catalog", "search", "Pipeline", "NoWordpieceWarning", "errors", "to_numpy",
                 "plot_embeddings", "plot_similarity", "terms", "patterns", "provenance", "to_wide", "aggregate",
                 "embed", "similarity", "nearest", "NullVectorWarning", "EmbeddingTransformer", "sample_notes",
-                "compare", "plot_compare"}
+                "compare", "plot_compare", "quantize", "index", "VectorIndex"}
     assert set(nlu_lite.__all__) == expected
     for name in nlu_lite.__all__:
         assert getattr(nlu_lite, name) is not None

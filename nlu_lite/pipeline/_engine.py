@@ -187,19 +187,25 @@ class Engine:
         Each text is encoded as one sequence (windowed when longer than the model's limit), as
         ``predict(texts, output_level="document")``; empty texts (``None``, ``NaN``, ``""``) give NaN rows, so
         the row count always equals the input's. ``options`` are ``predict`` options (``pooling``,
-        ``normalize``, ``progress`` ...).
+        ``normalize``, ``progress`` ...), and ``quantize=`` / ``calibration=`` as ``nlu_lite.quantize`` takes them
+        (then the result is the codes, and empty texts are refused: codes cannot say "missing").
         """
         if "output_level" in options:
             raise InvalidOptionError(
                 "E200", f"embed() always returns one vector per text (document level), got output_level="
                         f"{options['output_level']!r}; for sentences or tokens call pipe.predict(texts, output_level="
                         f"{options['output_level']!r}) and nlu_lite.to_numpy(frame).")
+        quantize, calibration = options.pop("quantize", None), options.pop("calibration", None)
         if isinstance(texts, str):
             texts = [texts]
         frame = self.predict(texts, output_level="document", **options)
         vectors = frames.to_numpy(frame, self.column_name)
         if vectors.shape[1] == 0:  # every text empty: still (n, dim)
             vectors = np.full((len(frame), self.encoder.dim), np.nan, dtype=np.float32)
+        if quantize is not None or calibration is not None:
+            from ..tools._quantize import quantize as to_codes
+
+            return to_codes(vectors, quantize, calibration=calibration)
         return vectors
 
     def predict_iter(self, data: object, output_level: str | None = None, *, text_column: Hashable | None = None,

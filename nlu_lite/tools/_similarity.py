@@ -11,6 +11,7 @@ memory stays bounded (measured in ``benchmarks/nearest.py``).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ import pandas as pd
 from .. import levels
 from ..errors import InvalidInputError, InvalidOptionError
 from ..pipeline._frames import embedding_column, to_numpy
+from ._quantize import quantized
 
 if TYPE_CHECKING:
     from ..pipeline._pipeline import Pipeline
@@ -29,6 +31,14 @@ BLOCK_BYTES = 64 * 2**20
 
 class NullVectorWarning(UserWarning):
     """Rows without a usable vector (null, NaN or all zeros) were left out of a similarity computation."""
+
+
+class SearchIndex:
+    """A corpus ``nearest`` searches through its ``search(queries, k, pipe=, column=)``: ``_index.VectorIndex``."""
+
+    def search(self, queries: object, k: int = 5, *, pipe: Pipeline | None = None,
+               column: str | None = None) -> pd.DataFrame:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,10 @@ def _side(data: object, pipe: Pipeline | None, column: str | None, role: str) ->
             raise InvalidInputError(
                 "E203", f"{role} is a {data.dtype} array; pass an (n, dim) numeric array, e.g. "
                         f"np.asarray(x, dtype=np.float32), or a predict() DataFrame.")
+        if data.dtype in (np.int8, np.uint8):
+            raise InvalidInputError(
+                "E537", f"{role} is an {data.dtype} array: quantized codes, whose cosine means nothing; pass the "
+                        "float vectors, and to search compact codes build nlu_lite.index(vectors, quantize='int8').")
         return _Side(data, None, {}, None)
     if _is_texts(data):
         if pipe is None:
@@ -66,6 +80,11 @@ def _side(data: object, pipe: Pipeline | None, column: str | None, role: str) ->
             "E205", f"{role} is a {type(data).__name__}; pass a predict() DataFrame, an (n, dim) numpy array, or "
                     f"texts with pipe=pipe.")
     name = embedding_column(data, column)
+    if quantized(data, name) is not None:
+        raise InvalidInputError(
+            "E538", f"{role}'s column {name!r} holds {quantized(data, name)['precision']} codes from "
+                    "nlu_lite.quantize(); search the float vectors, or build nlu_lite.index(vectors, "
+                    f"quantize={quantized(data, name)['precision']!r}) to search codes and rescore.")
     index = data.index
     ids: dict[str, object] = {
         level_name or ("index" if index.nlevels == 1 else f"level_{level}"): index.get_level_values(level)
@@ -96,9 +115,23 @@ def _usable(norms: np.ndarray) -> np.ndarray:
     return np.isfinite(norms) & (norms > 0)
 
 
+def _unit_blocks(vectors: np.ndarray, usable: np.ndarray, norms: np.ndarray,
+                 rows_per_block: int = 65536) -> Iterator[np.ndarray]:
+    """The usable rows scaled to unit length, float32, block by block (no float64 copy of the whole)."""
+    rows = np.flatnonzero(usable)
+    for start in range(0, len(rows), rows_per_block):
+        pick = rows[start:start + rows_per_block]
+        yield (vectors[pick] / norms[pick, None]).astype(np.float32)
+
+
 def _unit_rows(vectors: np.ndarray, usable: np.ndarray, norms: np.ndarray) -> np.ndarray:
     """The usable rows scaled to unit length, as a float32 copy."""
-    return (vectors[usable] / norms[usable, None]).astype(np.float32)
+    out = np.empty((int(np.count_nonzero(usable)), vectors.shape[1]), dtype=np.float32)
+    start = 0
+    for block in _unit_blocks(vectors, usable, norms):
+        out[start:start + len(block)] = block
+        start += len(block)
+    return out
 
 
 def _report_skipped(where: str, sides: list[tuple[str, np.ndarray]]) -> dict[str, int]:
@@ -239,7 +272,9 @@ def nearest(queries: object, corpus: object, k: int = 5, *, pipe: Pipeline | Non
 
     Args:
         queries, corpus: predict() DataFrames of any level (or aggregate() results), ``(n, dim)`` arrays, or texts
-            with ``pipe`` (embedded as documents): ``nearest(["chest pain"], sentences, pipe=pipe)``.
+            with ``pipe`` (embedded as documents): ``nearest(["chest pain"], sentences, pipe=pipe)``. ``corpus``
+            may also be a ``VectorIndex`` built once by ``nlu_lite.index(corpus)`` (FAISS: exact, HNSW or
+            quantized), searched instead of the numpy scan.
         k: neighbours per query; a corpus with fewer usable rows gives them all.
         pipe: the pipeline that embeds text inputs.
         column: the vector column, if a frame has several.
@@ -256,8 +291,9 @@ def nearest(queries: object, corpus: object, k: int = 5, *, pipe: Pipeline | Non
         Rows without a usable vector are left out (no output rows, never matched), reported in one
         ``NullVectorWarning`` and counted in ``result.attrs["skipped"]``.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InvalidOptionError("E208", f"k={k!r} must be a positive integer, e.g. nearest(queries, corpus, k=5).")
+    check_k(k)
+    if isinstance(corpus, SearchIndex):
+        return corpus.search(queries, k, pipe=pipe, column=column)
     if isinstance(block_bytes, bool) or not isinstance(block_bytes, (int, np.integer)) or block_bytes < 4096:
         raise InvalidOptionError(
             "E209", f"block_bytes={block_bytes!r} must be an integer of at least 4096, e.g. block_bytes=64 * 2**20.")
@@ -276,6 +312,19 @@ def nearest(queries: object, corpus: object, k: int = 5, *, pipe: Pipeline | Non
     else:
         unit = _unit_rows(query_side.vectors, query_ok, query_norms)
         scores, positions = top_k(unit, corpus_side.vectors, corpus_norms, int(k), block_bytes)
+    result = hits_frame(query_side, query_rows, corpus_side, scores, positions)
+    result.attrs["skipped"] = {"query": counts["query rows"], "corpus": counts["corpus rows"]}
+    return result
+
+
+def check_k(k: object) -> None:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InvalidOptionError("E208", f"k={k!r} must be a positive integer, e.g. nearest(queries, corpus, k=5).")
+
+
+def hits_frame(query_side: _Side, query_rows: np.ndarray, corpus_side: _Side, scores: np.ndarray,
+               positions: np.ndarray) -> pd.DataFrame:
+    """``nearest``'s frame from each usable query's ``(q, k)`` scores and corpus positions (``-1``: no hit)."""
     hit_query, hit_rank = np.nonzero(positions >= 0)
     query_pos, corpus_pos = query_rows[hit_query], positions[hit_query, hit_rank]
     out: dict[str, object] = {}
@@ -287,6 +336,4 @@ def nearest(queries: object, corpus: object, k: int = 5, *, pipe: Pipeline | Non
             out[f"{prefix}_{side.text}"] = side.frame[side.text].array.take(pos)
     out["score"] = scores[hit_query, hit_rank]
     out["rank"] = hit_rank.astype(np.int64) + 1
-    result = pd.DataFrame(out)
-    result.attrs["skipped"] = {"query": counts["query rows"], "corpus": counts["corpus rows"]}
-    return result
+    return pd.DataFrame(out)
