@@ -47,6 +47,7 @@ import time
 import warnings
 from pathlib import Path
 
+import machine
 import mtsamples
 import numpy as np
 from throughput import _padded, accuracy, accuracy_batches, export_onnx, onnx_session
@@ -202,8 +203,7 @@ def measure(args) -> dict:
     scratch = tempfile.TemporaryDirectory()
     runners, notes = build(folder, tokenizer, calibration, threads, Path(scratch.name))
     flags = cpu_features.cpu_flags() or frozenset()
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown") if Path("/proc/cpuinfo").is_file() else "unknown"
+    cpu = machine.cpu()
     results = {
         "cpu": cpu, "cpu_flags": sorted(f for f in flags if f.startswith(("avx512", "amx", "avx_vnni", "avx2"))),
         "isa_limit": {k: os.environ.get(k) for k in LIMITS["avx2"]}, "threads": threads or "runtime default",

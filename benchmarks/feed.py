@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import mtsamples
 import numpy as np
+from machine import cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = ("document", "sentence", "token")
@@ -127,15 +127,6 @@ def seams(window: int, reference: int, n_notes: int) -> None:
               f"{np.percentile(pieces, 5):.4f} | {pooled.mean():.4f} | {pooled.min():.4f} |")
 
 
-def cpu() -> str:
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
-    return f"{model}, {os.cpu_count()} CPUs, flags: {' '.join(f for f in wanted if f in flags) or 'none of AVX2+'}"
 
 
 def main() -> None:

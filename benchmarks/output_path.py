@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -22,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mtsamples  # noqa: E402
+from machine import cpu  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -48,12 +47,6 @@ def run_one(mode: str, count: int, level: str, target: Path) -> dict:
             "working_set_mb": peak_mb() - loaded}
 
 
-def cpu() -> str:
-    try:
-        name = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        name = platform.processor() or platform.machine()
-    return f"{name}, {os.cpu_count()} cores"
 
 
 def main(argv: list[str] | None = None) -> int:

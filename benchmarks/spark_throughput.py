@@ -29,24 +29,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu, load_average
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "mtsamples" / "mtsamples.csv"
 
 
-def cpu() -> str:
-    """The CPU's name and its AVX-512 / VNNI / AMX flags, from /proc/cpuinfo (Linux)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown CPU"
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
-    flags = next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")), set())
-    wanted = [f for f in ("avx512f", "avx512_vnni", "avx512_bf16", "amx_tile") if f in flags]
-    return f"{name}, {os.cpu_count()} cores, flags: {' '.join(wanted) or 'no AVX-512'}"
 
 
-def load_average() -> str:
-    return " ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
 def session(master: str, partitions: int):

@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -48,6 +47,7 @@ from pathlib import Path
 
 import mtsamples
 import numpy as np
+from machine import cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 256  # all-MiniLM-L6-v2's max_seq_length, where the peers truncate
@@ -225,14 +225,7 @@ def startup_seconds(kind: str, runtime: str = "-", precision: str = "-", level: 
 
 
 def _machine() -> str:
-    from nlu_lite.runtimes import _cpu_features as cpu_features
-
-    info = Path("/proc/cpuinfo")
-    lines = info.read_text(encoding="utf-8").splitlines() if info.is_file() else []
-    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
-                 platform.processor())
-    return (f"{model}, {os.cpu_count()} logical CPUs, AMX={cpu_features.has_amx()}, native bf16="
-            f"{cpu_features.has_native_bf16()}, load average {os.getloadavg()[0]:.2f} at start")
+    return f"{cpu()}, load average {os.getloadavg()[0]:.2f} at start"
 
 
 def main() -> int:
