@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     notes = pd.DataFrame({"note_id": [int(r["note_id"]) for r in rows], "text": [r["transcription"] for r in rows]})
     pipe = nlu_lite.load()  # the packaged all-MiniLM-L6-v2
     pipe.predict("warm up")
+    import torch
+
+    threads = torch.get_num_threads()  # the library's thread rule at load, which the executors get too
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark_pipe = nlu_lite.load(threads=args.threads) if args.threads else pipe  # executors get its threads
     load_before = load_average()
@@ -120,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     pandas_s = (table[0]["seconds"] + table[-1]["seconds"]) / 2
     print(f"{args.notes} MTSamples notes, {wordpieces:,} wordpieces, level={args.level}, "
           f"{table[0]['rows']:,} output rows, all-MiniLM-L6-v2 fp32, {args.partitions} partitions")
+    print(f"torch threads: pandas {threads}, each Spark worker {args.threads or threads}")
     print(f"CPU: {cpu()}; load average before {load_before}, after {load_average()}; "
           f"{time.strftime('%Y-%m-%d', time.gmtime())}")
     print("| path | output rows | seconds | rows/s | wordpieces/s | time vs pandas |")
@@ -128,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {r['path']} | {r['rows']:,} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:.1f} | "
               f"{wordpieces / r['seconds']:,.0f} | {r['seconds'] / pandas_s:.2f}× |")
     if args.json:
-        args.json.write_text(json.dumps({"cpu": cpu(), "wordpieces": wordpieces, "rows": table}, indent=2))
+        args.json.write_text(json.dumps({"cpu": cpu(), "wordpieces": wordpieces, "torch_threads": threads,
+                                         "worker_threads": args.threads or threads, "rows": table}, indent=2))
     return 0
 
 
