@@ -26,6 +26,8 @@ _SETTING_HELP = {
     "layer_combine": "several layers: 'mean' or 'concat'",
     "span_pooling": "span vector from its wordpieces: 'mean', 'first', 'max'",
     "truncate_dim": "keep the first k dimensions (Matryoshka models); None = all",
+    "window_overlap": "units longer than a window: the share of each window the next one repeats",
+    "prefetch": "prepare the next chunk (segment, tokenize) on a worker thread while one is encoded",
 }
 
 
