@@ -110,8 +110,10 @@ def test_feed_prefetch_gives_the_rows_of_the_sequential_loop(tiny_cased, level):
     assert sum(len(part) for part in on) >= len(notes)
 
 
-def _prepare_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("nlu_lite-prepare")]
+def _prepare_threads(before: set[threading.Thread] = frozenset()) -> set[threading.Thread]:
+    """The worker threads alive now that were not in ``before`` (another test's unclosed generator may still hold
+    its own until it is garbage collected)."""
+    return {t for t in threading.enumerate() if t.name.startswith("nlu_lite-prepare")} - set(before)
 
 
 @pytest.mark.parametrize("error", [RuntimeError("spaCy broke"), KeyboardInterrupt()])
@@ -126,24 +128,24 @@ def test_feed_an_error_while_preparing_comes_after_the_chunks_before_it(tiny_cas
         return real(texts, nlp)
 
     monkeypatch.setattr(segmentation, "segment", failing)
-    frames = []
+    frames, before = [], _prepare_threads()
     with pytest.raises(type(error)):
         for frame in tiny_cased.predict_iter([f"Note {k}. Chest pain." for k in range(50)], output_level="sentence",
                                              chunk_size=10, progress=False):
             frames.append(frame)
     assert len(frames) == 2 and frames[1]["sentence"].iloc[0] == "Note 10."
     assert calls[0].startswith("nlu_lite-prepare")  # it ran on the worker, and the worker is gone
-    assert not _prepare_threads()
+    assert not _prepare_threads(before)
 
 
 def test_feed_a_bad_row_of_the_next_chunk_fails_after_the_current_chunk(tiny_cased):
     texts = [f"Note {k}." for k in range(25)] + [3.5]  # a number in chunk 3: the reader's error
-    frames = []
+    frames, before = [], _prepare_threads()
     with pytest.raises(nlu_lite.errors.InvalidInputError):
         for frame in tiny_cased.predict_iter(texts, output_level="document", chunk_size=10, progress=False):
             frames.append(frame)
     assert len(frames) == 2
-    assert not _prepare_threads()
+    assert not _prepare_threads(before)
 
 
 def test_feed_input_is_read_on_the_callers_thread_one_chunk_ahead_and_closing_ends_the_worker(tiny_cased):
@@ -155,12 +157,13 @@ def test_feed_input_is_read_on_the_callers_thread_one_chunk_ahead_and_closing_en
             consumed[0] += 1
             yield f"Note {k}. Chest pain."
 
+    before = _prepare_threads()
     stream = tiny_cased.predict_iter(texts(), output_level="token", chunk_size=10, progress=False)
     first = next(stream)
     assert len(first) > 0 and consumed[0] == 20  # the chunk given, and the next one being prepared
-    assert _prepare_threads()
+    assert _prepare_threads(before)
     stream.close()
-    assert not _prepare_threads() and consumed[0] == 20
+    assert not _prepare_threads(before) and consumed[0] == 20
     assert readers == {threading.current_thread().name}
 
 

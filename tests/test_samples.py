@@ -119,7 +119,7 @@ def test_cli_help_examples_run_in_an_empty_folder(tmp_path, monkeypatch, minilm)
         else:
             assert main(argv[1:]) == 0, argv
         ran.append(argv[1])
-    assert ran.count("predict") == 4 and {"catalog", "search", "info"} <= set(ran)
+    assert ran.count("predict") == 5 and {"catalog", "search", "info"} <= set(ran)
 
     notes = nlu_lite.sample_notes().iloc[::10].set_index("note_id")
     sentences = nlu_lite.provenance.read_parquet("vectors.parquet")
