@@ -37,16 +37,16 @@ from . import _quantize as quantization
 from ._similarity import (
     BLOCK_BYTES,
     SearchIndex,
-    _report_skipped,
-    _row_norms,
-    _Side,
-    _side,
-    _unit_blocks,
-    _unit_rows,
-    _usable,
+    Side,
     check_k,
     hits_frame,
+    report_skipped,
+    row_norms,
+    side_of,
     top_k,
+    unit_blocks,
+    unit_rows,
+    usable_by_norm,
 )
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class VectorIndex(SearchIndex):
 
     def __init__(self, *, method: str, quantize: str | None, dim: int, n_rows: int, positions: np.ndarray,
                  backend: object, floats: np.ndarray | None, ranges: np.ndarray | None, identity: dict | None,
-                 corpus: _Side, skipped: int, rescore_multiplier: int, ef_search: int) -> None:
+                 corpus: Side, skipped: int, rescore_multiplier: int, ef_search: int) -> None:
         self.method, self.quantize, self.dim, self.n_rows = method, quantize, dim, n_rows
         self.positions = positions  # index id -> corpus row (rows without a vector are not in the index)
         self._backend, self._floats, self._ranges = backend, floats, ranges
@@ -122,23 +122,23 @@ class VectorIndex(SearchIndex):
                column: str | None = None) -> pd.DataFrame:
         """The ``k`` nearest corpus rows of each query, as ``nlu_lite.nearest`` returns them."""
         check_k(k)
-        side = _side(queries, pipe, column, "queries")
+        side = side_of(queries, pipe, column, "queries")
         if side.vectors.shape[1] not in (0, self.dim):  # 0: every query empty, so no usable row
             raise InvalidInputError(
                 "E528", f"The queries have {side.vectors.shape[1]} dimensions and this index {self.dim}; embed "
                         "the queries with the corpus's model and truncate_dim.")
         self._check_model(side, column)
-        norms = _row_norms(side.vectors, max(1, BLOCK_BYTES // (8 * self.dim)))
-        usable = _usable(norms)
-        counts = _report_skipped("nearest()", [("query rows", usable)])
+        norms = row_norms(side.vectors, max(1, BLOCK_BYTES // (8 * self.dim)))
+        usable = usable_by_norm(norms)
+        counts = report_skipped("nearest()", [("query rows", usable)])
         query_rows = np.flatnonzero(usable)
-        unit = _unit_rows(side.vectors, usable, norms)
+        unit = unit_rows(side.vectors, usable, norms)
         scores, rows = self._search(unit, int(k)) if len(unit) else self._empty(0, int(k))
         result = hits_frame(side, query_rows, self._corpus, scores, rows)
         result.attrs["skipped"] = {"query": counts["query rows"], "corpus": self.skipped}
         return result
 
-    def _check_model(self, side: _Side, column: str | None) -> None:
+    def _check_model(self, side: Side, column: str | None) -> None:
         if side.frame is None or self.identity is None:
             return
         record = side.frame.attrs.get(provenance.ATTRS_KEY)
@@ -275,7 +275,7 @@ class VectorIndex(SearchIndex):
         ranges = None if meta["ranges"] is None else np.asarray(meta["ranges"], dtype=np.float32)
         return cls(method=meta["method"], quantize=quantize, dim=meta["dim"], n_rows=meta["n_rows"],
                    positions=np.load(folder / "positions.npy"), backend=backend, floats=floats, ranges=ranges,
-                   identity=meta["identity"], corpus=_Side(np.empty((meta["n_rows"], 0), np.float32), corpus_frame,
+                   identity=meta["identity"], corpus=Side(np.empty((meta["n_rows"], 0), np.float32), corpus_frame,
                                                              ids, text),
                    skipped=meta["skipped"], rescore_multiplier=meta["rescore_multiplier"],
                    ef_search=meta["ef_search"])
@@ -313,13 +313,13 @@ def index(corpus: object, *, method: str = "exact", quantize: str | None = None,
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise InvalidOptionError("E535", f"{name}={value!r} must be a positive integer, e.g. {name}=4.")
     faiss = None if quantize in ("int8", "uint8") else _faiss()
-    side = _side(corpus, pipe, column, "corpus")
+    side = side_of(corpus, pipe, column, "corpus")
     dim = side.vectors.shape[1]
     if dim == 0:
         raise InvalidInputError("E536", "The corpus has no vector at all (every row empty); index rows with text.")
-    norms = _row_norms(side.vectors, max(1, BLOCK_BYTES // (8 * dim)))
-    usable = _usable(norms)
-    skipped = _report_skipped("index()", [("corpus rows", usable)])["corpus rows"]
+    norms = row_norms(side.vectors, max(1, BLOCK_BYTES // (8 * dim)))
+    usable = usable_by_norm(norms)
+    skipped = report_skipped("index()", [("corpus rows", usable)])["corpus rows"]
     positions = np.flatnonzero(usable)
     ranges, unit = None, None
     if quantize is None:  # added block by block: the float32 copy is the index's own
@@ -327,10 +327,10 @@ def index(corpus: object, *, method: str = "exact", quantize: str | None = None,
             dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
         if method == "hnsw":
             backend.hnsw.efConstruction = ef_construction
-        for block in _unit_blocks(side.vectors, usable, norms):
+        for block in unit_blocks(side.vectors, usable, norms):
             backend.add(block)
     elif quantize.endswith("binary"):
-        unit = _unit_rows(side.vectors, usable, norms)  # kept: the candidates are rescored with them
+        unit = unit_rows(side.vectors, usable, norms)  # kept: the candidates are rescored with them
         bits = 8 * ((dim + 7) // 8)
         backend = faiss.IndexBinaryFlat(bits) if method == "exact" else faiss.IndexBinaryHNSW(bits, hnsw_m)
         if method == "hnsw":
@@ -338,7 +338,7 @@ def index(corpus: object, *, method: str = "exact", quantize: str | None = None,
         for start in range(0, len(unit), 65536):
             backend.add(quantization.codes(unit[start:start + 65536], "ubinary", None))
     else:  # the codes of the unit vectors, centred (uint8 - 128 = int8) so that dot products rank like cosines
-        unit = _unit_rows(side.vectors, usable, norms)
+        unit = unit_rows(side.vectors, usable, norms)
         ranges, _ = quantization.calibration_ranges(unit if calibration is None else calibration, dim, column,
                                                     unit=calibration is not None)
         backend = np.empty(unit.shape, dtype=np.int8)
@@ -348,6 +348,6 @@ def index(corpus: object, *, method: str = "exact", quantize: str | None = None,
     identity = _identity(record, embedding_column(side.frame, column) if record else None)
     return VectorIndex(method=method, quantize=quantize, dim=dim, n_rows=len(side.vectors), positions=positions,
                        backend=backend, floats=unit if quantize else None, ranges=ranges, identity=identity,
-                       corpus=_Side(np.empty((len(side.vectors), 0), np.float32),
+                       corpus=Side(np.empty((len(side.vectors), 0), np.float32),
                                     None if side.text is None else side.frame[[side.text]], side.ids, side.text),
                        skipped=skipped, rescore_multiplier=int(rescore_multiplier), ef_search=int(ef_search))

@@ -42,7 +42,7 @@ class SearchIndex:
 
 
 @dataclass(frozen=True)
-class _Side:
+class Side:
     """One side of a comparison: its vectors and, for frames, the columns that identify and show its rows."""
 
     vectors: np.ndarray  # (n, dim), as given for arrays (not copied)
@@ -57,7 +57,7 @@ def _is_texts(data: object) -> bool:
     return isinstance(data, np.ndarray) and data.ndim == 1 and not np.issubdtype(data.dtype, np.number)
 
 
-def _side(data: object, pipe: Pipeline | None, column: str | None, role: str) -> _Side:
+def side_of(data: object, pipe: Pipeline | None, column: str | None, role: str) -> Side:
     """Vectors and identifying columns of a predict() frame, an ``(n, dim)`` array, or texts embedded by ``pipe``."""
     if isinstance(data, np.ndarray) and data.ndim == 2:
         if not np.issubdtype(data.dtype, np.number):
@@ -68,7 +68,7 @@ def _side(data: object, pipe: Pipeline | None, column: str | None, role: str) ->
             raise InvalidInputError(
                 "E537", f"{role} is an {data.dtype} array: quantized codes, whose cosine means nothing; pass the "
                         "float vectors, and to search compact codes build nlu_lite.index(vectors, quantize='int8').")
-        return _Side(data, None, {}, None)
+        return Side(data, None, {}, None)
     if _is_texts(data):
         if pipe is None:
             raise InvalidInputError(
@@ -91,10 +91,10 @@ def _side(data: object, pipe: Pipeline | None, column: str | None, role: str) ->
         for level, level_name in enumerate(index.names)}
     ids.update({c: data[c].array for c in levels.row_id_columns() if c in data.columns})
     text = next((c for c in levels.text_columns() if c in data.columns), None)
-    return _Side(to_numpy(data, name), data, ids, text)
+    return Side(to_numpy(data, name), data, ids, text)
 
 
-def _check_dims(left: _Side, right: _Side) -> None:
+def _check_dims(left: Side, right: Side) -> None:
     a, b = left.vectors.shape[1], right.vectors.shape[1]
     if a and b and a != b:
         raise InvalidInputError(
@@ -102,7 +102,7 @@ def _check_dims(left: _Side, right: _Side) -> None:
                     f"(embed both with the same pipeline).")
 
 
-def _row_norms(vectors: np.ndarray, rows_per_block: int) -> np.ndarray:
+def row_norms(vectors: np.ndarray, rows_per_block: int) -> np.ndarray:
     """L2 norm of every row (float64, NaN/inf where a value is), computed in blocks to avoid a full copy."""
     norms = np.empty(len(vectors), dtype=np.float64)
     for start in range(0, len(vectors), rows_per_block):
@@ -111,11 +111,12 @@ def _row_norms(vectors: np.ndarray, rows_per_block: int) -> np.ndarray:
     return norms
 
 
-def _usable(norms: np.ndarray) -> np.ndarray:
+def usable_by_norm(norms: np.ndarray) -> np.ndarray:
+    """Rows with a usable vector: a finite, non-zero norm."""
     return np.isfinite(norms) & (norms > 0)
 
 
-def _unit_blocks(vectors: np.ndarray, usable: np.ndarray, norms: np.ndarray,
+def unit_blocks(vectors: np.ndarray, usable: np.ndarray, norms: np.ndarray,
                  rows_per_block: int = 65536) -> Iterator[np.ndarray]:
     """The usable rows scaled to unit length, float32, block by block (no float64 copy of the whole)."""
     rows = np.flatnonzero(usable)
@@ -124,17 +125,17 @@ def _unit_blocks(vectors: np.ndarray, usable: np.ndarray, norms: np.ndarray,
         yield (vectors[pick] / norms[pick, None]).astype(np.float32)
 
 
-def _unit_rows(vectors: np.ndarray, usable: np.ndarray, norms: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray, usable: np.ndarray, norms: np.ndarray) -> np.ndarray:
     """The usable rows scaled to unit length, as a float32 copy."""
     out = np.empty((int(np.count_nonzero(usable)), vectors.shape[1]), dtype=np.float32)
     start = 0
-    for block in _unit_blocks(vectors, usable, norms):
+    for block in unit_blocks(vectors, usable, norms):
         out[start:start + len(block)] = block
         start += len(block)
     return out
 
 
-def _report_skipped(where: str, sides: list[tuple[str, np.ndarray]]) -> dict[str, int]:
+def report_skipped(where: str, sides: list[tuple[str, np.ndarray]]) -> dict[str, int]:
     """One warning naming how many rows of each side had no usable vector; returns the counts."""
     counts = {role: int((~usable).sum()) for role, usable in sides}  # role: "query rows", "rows of a" ...
     parts = []
@@ -151,7 +152,7 @@ def _report_skipped(where: str, sides: list[tuple[str, np.ndarray]]) -> dict[str
     return counts
 
 
-def _labels(side: _Side, label: str | None, usable: np.ndarray) -> pd.Index:
+def _labels(side: Side, label: str | None, usable: np.ndarray) -> pd.Index:
     """Row labels of one side's usable rows: ``label``'s values, else the text column, else the index."""
     rows = np.flatnonzero(usable)
     if side.frame is None:
@@ -185,16 +186,16 @@ def similarity(a: object, b: object | None = None, *, pipe: Pipeline | None = No
         A float32 DataFrame, rows = ``a``'s usable rows, columns = ``b``'s, values in [-1, 1]. Rows without a
         usable vector are left out and reported in one ``NullVectorWarning``.
     """
-    left = _side(a, pipe, column, "a")
-    right = left if b is None else _side(b, pipe, column, "b")
+    left = side_of(a, pipe, column, "a")
+    right = left if b is None else side_of(b, pipe, column, "b")
     _check_dims(left, right)
-    norms_a = _row_norms(left.vectors, 65536)
-    usable_a = _usable(norms_a)
-    norms_b = norms_a if b is None else _row_norms(right.vectors, 65536)
-    usable_b = usable_a if b is None else _usable(norms_b)
-    _report_skipped("similarity()", [("rows of a", usable_a)] + ([("rows of b", usable_b)] if b is not None else []))
-    unit_a = _unit_rows(left.vectors, usable_a, norms_a)
-    unit_b = unit_a if b is None else _unit_rows(right.vectors, usable_b, norms_b)
+    norms_a = row_norms(left.vectors, 65536)
+    usable_a = usable_by_norm(norms_a)
+    norms_b = norms_a if b is None else row_norms(right.vectors, 65536)
+    usable_b = usable_a if b is None else usable_by_norm(norms_b)
+    report_skipped("similarity()", [("rows of a", usable_a)] + ([("rows of b", usable_b)] if b is not None else []))
+    unit_a = unit_rows(left.vectors, usable_a, norms_a)
+    unit_b = unit_a if b is None else unit_rows(right.vectors, usable_b, norms_b)
     matrix = np.clip(unit_a @ unit_b.T, -1.0, 1.0)
     return pd.DataFrame(matrix, index=_labels(left, label, usable_a), columns=_labels(right, label, usable_b))
 
@@ -243,7 +244,7 @@ def top_k(unit_queries: np.ndarray, corpus: np.ndarray, norms: np.ndarray, k: in
     n_queries, n_corpus = len(unit_queries), len(corpus)
     best_scores = np.full((n_queries, k), -np.inf, dtype=np.float32)
     best_rows = np.full((n_queries, k), -1, dtype=np.int64)
-    usable = _usable(norms)
+    usable = usable_by_norm(norms)
     divisor = np.where(usable, norms, 1.0).astype(np.float32)
     query_block = max(1, min(n_queries, block_bytes // (4 * 1024)))  # at least 1,024 corpus rows per block
     for q0 in range(0, n_queries, query_block):
@@ -297,20 +298,20 @@ def nearest(queries: object, corpus: object, k: int = 5, *, pipe: Pipeline | Non
     if isinstance(block_bytes, bool) or not isinstance(block_bytes, (int, np.integer)) or block_bytes < 4096:
         raise InvalidOptionError(
             "E209", f"block_bytes={block_bytes!r} must be an integer of at least 4096, e.g. block_bytes=64 * 2**20.")
-    query_side = _side(queries, pipe, column, "queries")
-    corpus_side = _side(corpus, pipe, column, "corpus")
+    query_side = side_of(queries, pipe, column, "queries")
+    corpus_side = side_of(corpus, pipe, column, "corpus")
     _check_dims(query_side, corpus_side)
     rows_per_block = max(1, block_bytes // (8 * max(1, corpus_side.vectors.shape[1])))
-    query_norms = _row_norms(query_side.vectors, rows_per_block)
-    corpus_norms = _row_norms(corpus_side.vectors, rows_per_block)
-    query_ok = _usable(query_norms)
-    counts = _report_skipped("nearest()", [("query rows", query_ok), ("corpus rows", _usable(corpus_norms))])
+    query_norms = row_norms(query_side.vectors, rows_per_block)
+    corpus_norms = row_norms(corpus_side.vectors, rows_per_block)
+    query_ok = usable_by_norm(query_norms)
+    counts = report_skipped("nearest()", [("query rows", query_ok), ("corpus rows", usable_by_norm(corpus_norms))])
     query_rows = np.flatnonzero(query_ok)
     if query_side.vectors.shape[1] == 0 or corpus_side.vectors.shape[1] == 0:
         scores, positions = np.empty((0, int(k)), np.float32), np.empty((0, int(k)), np.int64)
         query_rows = query_rows[:0]
     else:
-        unit = _unit_rows(query_side.vectors, query_ok, query_norms)
+        unit = unit_rows(query_side.vectors, query_ok, query_norms)
         scores, positions = top_k(unit, corpus_side.vectors, corpus_norms, int(k), block_bytes)
     result = hits_frame(query_side, query_rows, corpus_side, scores, positions)
     result.attrs["skipped"] = {"query": counts["query rows"], "corpus": counts["corpus rows"]}
@@ -322,7 +323,7 @@ def check_k(k: object) -> None:
         raise InvalidOptionError("E208", f"k={k!r} must be a positive integer, e.g. nearest(queries, corpus, k=5).")
 
 
-def hits_frame(query_side: _Side, query_rows: np.ndarray, corpus_side: _Side, scores: np.ndarray,
+def hits_frame(query_side: Side, query_rows: np.ndarray, corpus_side: Side, scores: np.ndarray,
                positions: np.ndarray) -> pd.DataFrame:
     """``nearest``'s frame from each usable query's ``(q, k)`` scores and corpus positions (``-1``: no hit)."""
     hit_query, hit_rank = np.nonzero(positions >= 0)
