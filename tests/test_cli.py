@@ -131,6 +131,22 @@ def test_cli_several_models_one_output_with_each_vector_column(tiny_cased_dir, t
             [r["revision"] for r in nlu_lite.provenance(expected)["models"].values()]
 
 
+def test_cli_several_model_flags_may_each_hold_several_names(tiny_cased_dir, tiny_uncased_dir, tmp_path):
+    """--model 'A B' --model C names three models, as load(['A', 'B', 'C']) does (not a model called 'A B')."""
+    import shutil
+
+    third = shutil.copytree(tiny_cased_dir, tmp_path / "third")
+    names = [str(tiny_cased_dir), str(tiny_uncased_dir), str(third)]
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "Chest pain. No fever.", "--level", "document", "--no-progress", "--output", str(out),
+                 "--model", f"{names[0]} {names[1]}", "--model", names[2]]) == 0
+    group = nlu_lite.load(names)
+    expected = group.predict("Chest pain. No fever.", output_level="document")
+    row = json.loads(out.read_text("utf-8"))
+    for column in group.column_names:
+        np.testing.assert_array_equal(np.asarray(row[column], dtype=np.float32), expected[column].iloc[0])
+
+
 @pytest.mark.parametrize("argv,fragment", [
     (["info", "clinical_bert"], "emilyalsentzer/Bio_ClinicalBERT"),
     (["search", "bluebert"], "bionlp/bluebert"),

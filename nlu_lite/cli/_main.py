@@ -159,10 +159,11 @@ def _model_names(args: argparse.Namespace) -> list[str]:
 
 
 def _load_argument(args: argparse.Namespace) -> str | list[str] | None:
-    """What ``load()`` is given: one name (or folder, or NLU's "a b"), or the list of several --model values."""
+    """What ``load()`` is given: one --model value as it is (a name, a folder, a group bundle or NLU's "a b"), or
+    the names of several --model values, split as ``_model_names`` splits them for the checks before loading."""
     if not args.model:
         return None
-    return args.model[0] if len(args.model) == 1 else list(args.model)
+    return args.model[0] if len(args.model) == 1 else _model_names(args)
 
 
 def _output_columns(level: str | None, positions: bool, vector_columns: tuple[str, ...] = ()) -> tuple[str, ...]:
