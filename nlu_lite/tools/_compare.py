@@ -22,6 +22,7 @@ import pandas as pd
 from ..errors import InvalidInputError, InvalidOptionError
 from ..pipeline import _documents as documents
 from ..pipeline._frames import to_numpy
+from ..pipeline._pooling import l2_normalize
 from ._vectors import aggregate, usable_rows
 
 if TYPE_CHECKING:
@@ -281,10 +282,7 @@ def _classification(vectors: np.ndarray, labels: np.ndarray, splits, metrics: tu
 def _retrieval(corpus: np.ndarray, queries: np.ndarray, relevant: list[np.ndarray], metrics: tuple[str, ...]) -> dict:
     """Cosine ranking of the whole corpus per query: recall@k (share of a query's relevant texts in its top k,
     averaged over queries) and MRR (mean of 1 / rank of the first relevant text, ranks from 1)."""
-    def unit(x: np.ndarray) -> np.ndarray:
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-    corpus, queries = unit(corpus.astype(np.float32)), unit(queries.astype(np.float32))
+    corpus, queries = l2_normalize(corpus.astype(np.float32)), l2_normalize(queries.astype(np.float32))
     ranks = []  # per query: the 1-based rank of each relevant text (ties ranked first: count of strictly better)
     for start in range(0, len(queries), _QUERY_BLOCK):
         scores = queries[start:start + _QUERY_BLOCK] @ corpus.T
