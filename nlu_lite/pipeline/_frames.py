@@ -84,6 +84,13 @@ def embedding_column(frame: pd.DataFrame, column: str | None = None) -> str:
     return found[0]
 
 
+def usable_rows(vectors: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rows of an ``(n, dim)`` matrix that hold a vector: every value finite, ``dim > 0``."""
+    if vectors.shape[1] == 0:
+        return np.zeros(len(vectors), dtype=bool)
+    return np.isfinite(vectors).all(axis=1)
+
+
 def to_numpy(frame: pd.DataFrame, column: str | None = None) -> np.ndarray:
     """An ``(n_rows, dim)`` float32 matrix of a predict() DataFrame's vectors, aligned with its rows.
 

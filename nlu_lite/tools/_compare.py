@@ -21,9 +21,9 @@ import pandas as pd
 
 from ..errors import InvalidInputError, InvalidOptionError
 from ..pipeline import _documents as documents
-from ..pipeline._frames import to_numpy
+from ..pipeline._frames import to_numpy, usable_rows
 from ..pipeline._pooling import l2_normalize
-from ._vectors import aggregate, usable_rows
+from ._vectors import aggregate
 
 if TYPE_CHECKING:
     from ..pipeline._engine import Engine

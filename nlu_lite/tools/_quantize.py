@@ -22,7 +22,7 @@ import pandas as pd
 
 from .. import provenance
 from ..errors import InvalidInputError, InvalidOptionError
-from ..pipeline._frames import embedding_column, to_numpy
+from ..pipeline._frames import embedding_column, to_numpy, usable_rows
 
 PRECISIONS = ("int8", "uint8", "binary", "ubinary")
 
@@ -52,21 +52,17 @@ def _floats(data: object, column: str | None, role: str) -> np.ndarray:
     return array
 
 
-def _finite_rows(vectors: np.ndarray) -> np.ndarray:
-    return np.isfinite(vectors).all(axis=1) if vectors.shape[1] else np.zeros(len(vectors), dtype=bool)
-
-
 def calibration_ranges(calibration: object, dim: int, column: str | None = None,
                        unit: bool = False) -> tuple[np.ndarray, int]:
     """The ``(2, dim)`` float32 per-dimension ``[min; max]`` of the usable rows of ``calibration`` (each scaled to
     length 1 first with ``unit``), and how many rows set them."""
     vectors = _floats(calibration, column, "calibration")
-    finite = _finite_rows(vectors)
+    finite = usable_rows(vectors)
     rows = vectors if finite.all() else vectors[finite]  # no copy of a large corpus without empty rows
     if unit:
         with np.errstate(invalid="ignore", divide="ignore"):
             rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
-        rows = rows[_finite_rows(rows)]  # all-zero rows have no direction
+        rows = rows[usable_rows(rows)]  # all-zero rows have no direction
     if len(rows) < 2:
         raise InvalidInputError(
             "E523", f"int8/uint8 ranges need at least 2 vectors to take each dimension's min and max from, got "
@@ -109,7 +105,7 @@ def quantize(data: object, precision: str, *, calibration: object = None, column
     """
     precision = check_precision(precision)
     vectors = _floats(data, column, "data")
-    usable = _finite_rows(vectors)
+    usable = usable_rows(vectors)
     if calibration is not None and not precision.endswith("int8"):
         raise InvalidOptionError(
             "E525", f"calibration= sets int8/uint8 ranges; {precision!r} codes are sign bits and take none. "

@@ -10,20 +10,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidInputError
-from ..pipeline._frames import embedding_column, to_numpy
+from ..pipeline._frames import embedding_column, to_numpy, usable_rows
 
 if TYPE_CHECKING:
     from ..pipeline._pipeline import Pipeline
 
 
 WIDE_PREFIX = "dim_"
-
-
-def usable_rows(vectors: np.ndarray) -> np.ndarray:
-    """Boolean mask of the rows of an ``(n, dim)`` matrix that hold a vector: every value finite, ``dim > 0``."""
-    if vectors.shape[1] == 0:
-        return np.zeros(len(vectors), dtype=bool)
-    return np.isfinite(vectors).all(axis=1)
 
 
 def embed(pipe: Pipeline, texts: object, **options: object) -> np.ndarray:
