@@ -114,13 +114,14 @@ def seams(window: int, reference: int, n_notes: int) -> None:
 
     full = {t: encode(pipe.encoder, wp, window=reference, target=t, stats=Counter(), **common)
             for t in ("wordpieces", "mean")}
+    full["wordpieces"] = full["wordpieces"].dense()
     print(f"\n{len(notes)} notes of {window + 1}-{reference} wordpieces ({len(wp.ids):,} in all), window {window}, "
           f"reference: one {reference}-wordpiece window\n\n| window_overlap | wordpieces encoded (x the text's) | "
           "wordpiece cosine, mean | 5th percentile | note cosine, mean | minimum |\n|---:|---:|---:|---:|---:|---:|")
     for overlap in (0.0, 0.25, 0.5, 0.75):
         stats = Counter()
         pieces = cosines(encode(pipe.encoder, wp, window=window, target="wordpieces", stats=stats,
-                                window_overlap=overlap, **common), full["wordpieces"])
+                                window_overlap=overlap, **common).dense(), full["wordpieces"])
         pooled = cosines(encode(pipe.encoder, wp, window=window, target="mean", stats=Counter(),
                                 window_overlap=overlap, **common), full["mean"])
         print(f"| {overlap} | {stats['wordpieces'] / (len(wp.ids) + 2 * len(notes)):.2f} | {pieces.mean():.4f} | "

@@ -87,6 +87,25 @@ def test_feed_subword_pooling_equals_a_per_token_loop_bit_for_bit(how):
     assert pooling.pool_subwords(hidden, first, first, how).shape[0] == 3000  # every token filled: no NaN copy
 
 
+@pytest.mark.parametrize("how", ["first", "last", "mean", "max", "first_last"])
+def test_feed_piece_vectors_pool_as_the_dense_wordpiece_vectors_bit_for_bit(how):
+    """The encoder hands token and span level a ``PieceVectors`` (rows in batch order, repeated units sharing rows)
+    instead of one dense copy per wordpiece: pooling from it equals pooling from the dense vectors."""
+    rng = np.random.default_rng(5)
+    dense = rng.standard_normal((5000, 24)).astype(np.float32)
+    order = rng.permutation(5000)  # the rows as batches leave them
+    pieces = pooling.PieceVectors(dense[order], np.argsort(order))
+    first = np.sort(rng.integers(0, 4990, 3000))
+    last = first + rng.choice([-1, 0, 0, 1, 2, 5], size=3000)
+    assert np.array_equal(pieces.dense(), dense)
+    expected = pooling.pool_subwords(dense, first, last, how)
+    assert pooling.pool_subwords(pieces, first, last, how).tobytes() == expected.tobytes()
+    shared = pieces.select(np.r_[0:5000, 100:200])  # a repeated unit: its pieces point at the same rows
+    assert shared.matrix is pieces.matrix and np.array_equal(shared.take(np.arange(5000, 5100)), dense[100:200])
+    narrow = pooling.pool_subwords(pieces.columns(8), first, last, how)
+    assert narrow.tobytes() == pooling.pool_subwords(np.ascontiguousarray(dense[:, :8]), first, last, how).tobytes()
+
+
 def _assert_same(a: pd.DataFrame, b: pd.DataFrame, column: str) -> None:
     assert list(a.columns) == list(b.columns) and a.index.equals(b.index)
     for name in a.columns:
@@ -227,11 +246,12 @@ def test_feed_window_overlap_cost_and_seam_accuracy_on_minilm(minilm):
     common = {"batch_tokens": 8192, "max_batch_size": 64}
     full = {target: encode(minilm.encoder, wp, window=256, target=target, stats=Counter(), **common)
             for target in ("wordpieces", "mean")}
+    full["wordpieces"] = full["wordpieces"].dense()
     cost, pieces, notes_cos = {}, {}, {}
     for overlap in (0.0, 0.5):
         stats = Counter()
         windowed = encode(minilm.encoder, wp, window=128, target="wordpieces", stats=stats, window_overlap=overlap,
-                          **common)
+                          **common).dense()
         cost[overlap] = stats["wordpieces"] / (len(wp.ids) + 2 * len(notes))
         pieces[overlap] = _cosines(windowed, full["wordpieces"])
         pooled = encode(minilm.encoder, wp, window=128, target="mean", stats=Counter(), window_overlap=overlap,

@@ -2,7 +2,8 @@
 runtime's forward, and pooling as batches arrive.
 
 Only one batch of raw encoder output is held at a time: each batch's rows are pooled into their outputs
-(``pooling.RowPooler``) before the next batch runs.
+(``pooling.RowPooler``) before the next batch runs, or, for token and span level, the rows of the wordpieces each
+window owns copied once into one matrix (``pooling.PieceVectors``), which repeated units share.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from . import _pooling as pooling
 
 def encode(encoder: Encoder, wp: batching.Wordpieces, *, window: int, target: str, batch_tokens: int,
            max_batch_size: int, stats: Counter, layers: tuple[int, ...] = (-1,), layer_combine: str = "mean",
-           include_prompt: bool = True, window_overlap: float = 0.5) -> np.ndarray:
-    """Vectors of every wordpiece (``target="wordpieces"``) or of every unit (a ``pooling.UNIT_POOLINGS`` name).
+           include_prompt: bool = True, window_overlap: float = 0.5) -> np.ndarray | pooling.PieceVectors:
+    """Vectors of every wordpiece (``target="wordpieces"``: a ``pooling.PieceVectors``) or of every unit (a
+    ``pooling.UNIT_POOLINGS`` name: an ``(n_units, width)`` array).
 
     ``window``: the longest model sequence, special tokens included. Units longer than that are split into
     windows overlapping by ``window_overlap`` (``batching.plan_windows``); each wordpiece takes its vector from the
@@ -38,12 +40,13 @@ def encode(encoder: Encoder, wp: batching.Wordpieces, *, window: int, target: st
     batches = batching.plan_batches(win.lengths, batch_tokens, max_batch_size)
     seq_base, batch_base = batching.layout(batches, win.lengths)
     rows = batching.row_plan(win, seq_base, len(encoder.prefix))
+    if target == "wordpieces":
+        return _wordpiece_vectors(encoder, sequences, batches, batch_base, rows.content, layers, layer_combine, stats,
+                                  int(win.lengths.sum()))
     n_units = len(wp.unit_start) - 1
     unit_of_piece = np.repeat(np.arange(n_units), np.diff(wp.unit_start))
     weights = None
-    if target == "wordpieces":
-        n_out, source, owner, how = len(rows.content), rows.content, np.arange(len(rows.content)), "assign"
-    elif target == "cls":
+    if target == "cls":
         n_out, source, owner, how = n_units, rows.prefix[:, 0], np.arange(n_units), "assign"
     elif target == "lasttoken":  # the last real position: the last special token, else the last wordpiece
         last = rows.suffix[:, -1] if rows.suffix.shape[1] else rows.content[wp.unit_start[1:] - 1]
@@ -64,34 +67,70 @@ def encode(encoder: Encoder, wp: batching.Wordpieces, *, window: int, target: st
             keep = np.concatenate([np.zeros(n_units * n_prefix, bool), ~in_prompt, np.ones(n_units * n_suffix, bool)])
             source, owner = source[keep], owner[keep]
             weights = None if weights is None else weights[keep]
-    width = encoder.dim * (len(layers) if layer_combine == "concat" else 1)
-    pooler = pooling.RowPooler(n_out, width, how, owner, weights)
+    pooler = pooling.RowPooler(n_out, _width(encoder, layers, layer_combine), how, owner, weights)
     order = np.argsort(source, kind="stable")
-    sorted_rows = source[order]
-    cuts = np.searchsorted(sorted_rows, batch_base)
+    cuts = np.searchsorted(source[order], batch_base)
     for b, hidden in enumerate(encoder.forward_batches(sequences, batches, layers)):
         pick = order[cuts[b]:cuts[b + 1]]
-        picked = hidden[:, source[pick] - batch_base[b]]  # (layers, rows, dim)
-        if len(layers) == 1:  # the mean of one layer is that layer, bit for bit: no copy
-            rows_out = picked[0]
-        else:
-            rows_out = picked.mean(0) if layer_combine == "mean" else np.concatenate(list(picked), axis=1)
-        pooler.add(owner[pick], rows_out, None if weights is None else weights[pick])
+        pooler.add(owner[pick], _combine(hidden[:, source[pick] - batch_base[b]], layer_combine),
+                   None if weights is None else weights[pick])
     stats["wordpieces"] += int(win.lengths.sum())
     stats["padded_wordpieces"] += int(batch_base[-1])
     out = pooler.result()
-    if not np.isfinite(out).all():  # damaged weights load refused; this is overflow at run time (e.g. fp16)
-        rows = int((~np.isfinite(out)).any(axis=tuple(range(1, out.ndim))).sum()) if out.ndim > 1 else 1
-        raise ModelLoadError("E447", f"The runtime returned NaN or infinite values for {rows} of {len(out)} "
-                             f"{'wordpieces' if target == 'wordpieces' else 'units'} ({encoder.runtime.name}, "
-                             f"precision {encoder.runtime.precision}): an overflow. Use precision='fp32'.")
+    _check_finite(out, encoder, "units")
     return out
+
+
+def _width(encoder: Encoder, layers: tuple[int, ...], layer_combine: str) -> int:
+    return encoder.dim * (len(layers) if layer_combine == "concat" else 1)
+
+
+def _combine(picked: np.ndarray, layer_combine: str) -> np.ndarray:
+    """``(layers, rows, dim)`` hidden states to ``(rows, width)``: one layer as it is (no copy), else their mean or
+    concatenation."""
+    if len(picked) == 1:  # the mean of one layer is that layer, bit for bit
+        return picked[0]
+    return picked.mean(0) if layer_combine == "mean" else np.concatenate(list(picked), axis=1)
+
+
+def _wordpiece_vectors(encoder: Encoder, sequences, batches: list[np.ndarray], batch_base: np.ndarray,
+                       content: np.ndarray, layers: tuple[int, ...], layer_combine: str, stats: Counter,
+                       wordpieces: int) -> pooling.PieceVectors:
+    """Each wordpiece's vector, from the window that owns it (``content[i]``: its row of the batched output),
+    copied once out of each batch into one matrix in batch order."""
+    matrix = np.empty((len(content), _width(encoder, layers, layer_combine)), dtype=np.float32)
+    row = np.empty(len(content), dtype=np.int64)
+    order = np.argsort(content, kind="stable")
+    cuts = np.searchsorted(content[order], batch_base)
+    for b, hidden in enumerate(encoder.forward_batches(sequences, batches, layers)):
+        lo, hi = cuts[b], cuts[b + 1]
+        pick = order[lo:hi]
+        at = content[pick] - batch_base[b]
+        if len(layers) == 1 and hidden.dtype == np.float32:  # straight from the batch into place
+            np.take(hidden[0], at, axis=0, out=matrix[lo:hi], mode="clip")
+        else:
+            matrix[lo:hi] = _combine(hidden[:, at], layer_combine)
+        row[pick] = np.arange(lo, hi)
+    stats["wordpieces"] += wordpieces
+    stats["padded_wordpieces"] += int(batch_base[-1])
+    _check_finite(matrix, encoder, "wordpieces")
+    return pooling.PieceVectors(matrix, row)
+
+
+def _check_finite(out: np.ndarray, encoder: Encoder, what: str) -> None:
+    """Damaged weights are refused at load; this is overflow at run time (e.g. fp16)."""
+    if np.isfinite(out.sum(dtype=np.float64)):  # one pass, no mask; float64 cannot overflow on float32 input
+        return
+    rows = int((~np.isfinite(out)).any(axis=tuple(range(1, out.ndim))).sum()) if out.ndim > 1 else 1
+    raise ModelLoadError("E447", f"The runtime returned NaN or infinite values for {rows} of {len(out)} {what} "
+                         f"({encoder.runtime.name}, precision {encoder.runtime.precision}): an overflow. "
+                         "Use precision='fp32'.")
 
 
 def encode_distinct(unit_texts: list[str], wp: batching.Wordpieces | None,
                     tokenize: Callable[[np.ndarray | None], batching.Wordpieces],
                     run: Callable[[batching.Wordpieces], np.ndarray], target: str,
-                    cache: VectorCache | None = None, key_base: str = "") -> np.ndarray:
+                    cache: VectorCache | None = None, key_base: str = "") -> np.ndarray | pooling.PieceVectors:
     """The encoder's output for every unit, each distinct unit text encoded once.
 
     Repeated texts (boilerplate sentences, copied notes) share one encoding, so equal texts get equal vectors
@@ -121,8 +160,8 @@ def encode_distinct(unit_texts: list[str], wp: batching.Wordpieces | None,
         slots = np.fromiter((slot[text] for text in unit_texts), dtype=np.int64, count=len(unit_texts))
         if target != "wordpieces":
             return out[slots]
-        counts = np.diff(sub.unit_start)[slots]
-        return out[batching.ranges(sub.unit_start[slots], counts)]
+        counts = np.diff(sub.unit_start)[slots]  # each unit's pieces point at its text's rows: nothing copied
+        return out.select(batching.ranges(sub.unit_start[slots], counts))
 
     def compute(positions: np.ndarray) -> list[np.ndarray]:
         chosen = np.asarray(distinct, dtype=np.int64)[positions]
@@ -131,9 +170,9 @@ def encode_distinct(unit_texts: list[str], wp: batching.Wordpieces | None,
         else:
             sub = wp if len(positions) == len(unit_texts) else batching.select_units(wp, chosen)
         out = run(sub)
-        return np.split(out, sub.unit_start[1:-1]) if target == "wordpieces" else list(out)
+        return np.split(out.dense(), sub.unit_start[1:-1]) if target == "wordpieces" else list(out)
 
     keys = [key(unit_texts[k], key_base) for k in distinct] if cache is not None else list(slot)
     blocks = get_or_compute(cache, keys, compute)
     ordered = [blocks[slot[text]] for text in unit_texts]
-    return np.concatenate(ordered) if target == "wordpieces" else np.stack(ordered)
+    return pooling.PieceVectors.of(np.concatenate(ordered)) if target == "wordpieces" else np.stack(ordered)

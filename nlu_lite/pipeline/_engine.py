@@ -35,6 +35,7 @@ from . import _batching as batching
 from . import _documents as documents
 from . import _encoding as encoding
 from . import _frames as frames
+from . import _pooling as pooling
 from . import _prefetch as prefetch
 from . import _resources as resources
 from ._settings import Settings, layer_indices, prompt_text, vector_width, window_size
@@ -321,7 +322,8 @@ class Engine:
             encoded = self._encode(p.wp, p.units, p.texts, s, p.target, key_base, stats)
         stats["forward_s"] -= stats["tokenize_s"] - tokenized  # units tokenized inside (cache misses) count once
         if s.truncate_dim is not None:  # Matryoshka: the first dimensions, before pooling and normalisation
-            encoded = np.ascontiguousarray(encoded[:, :s.truncate_dim])
+            encoded = (encoded.columns(s.truncate_dim) if isinstance(encoded, pooling.PieceVectors)
+                       else np.ascontiguousarray(encoded[:, :s.truncate_dim]))
         with resources.timed(stats, "pool_s"):
             rows = p.level.rows(p.texts, p.seg, p.units, p.wp, encoded, s)
         with resources.timed(stats, "dataframe_s"):
@@ -335,7 +337,7 @@ class Engine:
                                            prompt=prompt_text(s, self.entry))
 
     def _encode(self, wp: batching.Wordpieces | None, units: levels.Units, texts: list[str], s: Settings,
-                target: str, key_base: str, stats: Counter) -> np.ndarray:
+                target: str, key_base: str, stats: Counter) -> np.ndarray | pooling.PieceVectors:
         """The encoder's output for every unit, each distinct unit text encoded once (see ``encode_distinct``)."""
         def run(pieces: batching.Wordpieces) -> np.ndarray:
             return encoding.encode(self.encoder, pieces, window=window_size(s, self.entry, self.encoder),

@@ -5,12 +5,51 @@ No model and no torch here: everything takes numpy arrays and returns numpy arra
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 SUBWORD_POOLINGS = ("first", "last", "mean", "first_last")
 UNIT_POOLINGS = ("mean", "cls", "max", "mean_sqrt_len", "weightedmean", "lasttoken")
 """Sentence/document poolings, named as sentence-transformers names them: the mean, the first position, the
 maximum, the sum over the square root of the length, the mean weighted by position (1, 2, ...), the last position."""
+
+
+@dataclass(frozen=True)
+class PieceVectors:
+    """Every wordpiece's vector without a copy per wordpiece: piece ``i``'s vector is ``matrix[row[i]]``.
+
+    The encoder writes each wordpiece's row once, in the order batches arrive, and units repeated in a chunk
+    share the rows of their first occurrence; token and span pooling then gather only the rows they use, once.
+    """
+
+    matrix: np.ndarray  # (rows, dim) float32
+    row: np.ndarray  # (n_wordpieces,) int64
+
+    @classmethod
+    def of(cls, vectors: np.ndarray) -> PieceVectors:
+        """Dense ``(n_wordpieces, dim)`` vectors, each piece its own row."""
+        return cls(vectors, np.arange(len(vectors)))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.row), self.matrix.shape[1]
+
+    def take(self, pieces: np.ndarray) -> np.ndarray:
+        """The vectors of ``pieces``, a new ``(len(pieces), dim)`` array."""
+        return self.matrix[self.row[pieces]]
+
+    def select(self, pieces: np.ndarray) -> PieceVectors:
+        """The vectors of ``pieces`` as a ``PieceVectors`` sharing this one's rows (no vector is copied)."""
+        return PieceVectors(self.matrix, self.row[pieces])
+
+    def columns(self, width: int) -> PieceVectors:
+        """The first ``width`` dimensions (a view: nothing is copied until pooling gathers its rows)."""
+        return PieceVectors(self.matrix[:, :width], self.row)
+
+    def dense(self) -> np.ndarray:
+        """Every piece's vector, ``(n_wordpieces, dim)``, in piece order."""
+        return self.take(np.arange(len(self.row)))
 
 
 def token_ranges(tok_begin: np.ndarray, tok_end: np.ndarray, wp_begin: np.ndarray,
@@ -27,29 +66,30 @@ def token_ranges(tok_begin: np.ndarray, tok_end: np.ndarray, wp_begin: np.ndarra
     return first, last
 
 
-def pool_subwords(hidden: np.ndarray, first: np.ndarray, last: np.ndarray, how: str) -> np.ndarray:
-    """Token vectors from the wordpiece vectors ``hidden[(n_wordpieces, dim)]``.
+def pool_subwords(hidden: np.ndarray | PieceVectors, first: np.ndarray, last: np.ndarray, how: str) -> np.ndarray:
+    """Token vectors from the wordpiece vectors ``hidden`` (``(n_wordpieces, dim)``, or ``PieceVectors``).
 
     ``first``/``last``: the first/last wordpiece; ``mean``: their average; ``max``: their maximum;
     ``first_last``: the first and last concatenated (``2 * dim``, as flair does). Empty ranges get NaN.
     """
     if how not in SUBWORD_POOLINGS + ("max",):
         raise ValueError(f"unknown subword pooling {how!r}")
+    take = hidden.take if isinstance(hidden, PieceVectors) else hidden.__getitem__
     filled = first <= last
     f, la = first[filled], last[filled]
     if how == "first":
-        vectors = hidden[f]
+        vectors = take(f)
     elif how == "last":
-        vectors = hidden[la]
+        vectors = take(la)
     elif how == "first_last":
-        vectors = np.concatenate([hidden[f], hidden[la]], axis=1)
+        vectors = np.concatenate([take(f), take(la)], axis=1)
     else:  # mean, max: the first piece, then the k-th piece of every token that has one (most have one or two)
         counts = la - f + 1
-        vectors = hidden[f]
+        vectors = take(f)
         combine = np.maximum if how == "max" else np.add
         for k in range(1, int(counts.max()) if len(counts) else 0):
             longer = np.flatnonzero(counts > k)
-            vectors[longer] = combine(vectors[longer], hidden[f[longer] + k])
+            vectors[longer] = combine(vectors[longer], take(f[longer] + k))
         if how == "mean":
             vectors /= counts[:, None].astype(np.float32)
     vectors = vectors.astype(np.float32, copy=False)
@@ -65,7 +105,7 @@ class RowPooler:
 
     ``how``: ``mean``, ``max``, ``mean_sqrt_len`` (sum / sqrt(count)) or ``weightedmean`` (sum of ``weight * row``
     / sum of weights) of the rows each output owns, or ``assign`` (each output takes its one row: [CLS] or last-token
-    pooling, or wordpieces gathered for token pooling). Adding the rows batch by batch gives the same
+    pooling). Adding the rows batch by batch gives the same
     result as adding them at once, so only one batch of encoder output is ever held. With the rows of a
     unit being its special tokens and wordpieces, ``mean`` equals sentence-transformers' mean pooling.
     """
