@@ -9,10 +9,15 @@ twice); goals on 2 cores (issue 22): 150,000 at sentence and token level, 400,00
 
 Variants, each in its own process, interleaved round by round so a busy shared machine slows them alike
 (figures: the median over rounds; ratios: the median of per-round ratios to ``before``, else to the first
-variant). Wall seconds say what a quiet machine would see only when it is quiet; CPU seconds (every thread of the
-process) measure the work done and are far less disturbed by other processes (but do not show the overlap):
+variant). Each process calls ``predict`` ``--repeats`` times per level: the first call is reported apart, since
+it also pays for the memory the process first takes from the OS (on this VM 0.3 s per fresh 230 MB with huge
+pages); the later calls are what a long job sees chunk after chunk. Wall seconds say what a quiet machine would
+see only when it is quiet; CPU seconds (every thread of the process and of its segmentation processes, with
+psutil installed) measure the work done and are far less disturbed by other processes, but do not show overlap:
 - ``prefetch off``: this checkout, each chunk prepared and encoded in turn (``prefetch=False``);
 - ``prefetch on``: this checkout, the next chunk prepared on a worker thread (the default);
+- ``1 segment process`` / ``2 segment processes``: also spaCy in that many worker processes
+  (``segment_processes``, what ``"auto"`` chooses beside a GPU);
 - ``before``: with ``--before PATH``, another checkout of nlu_lite (e.g. the commit before this work) run the
   same way with its defaults.
 
@@ -65,27 +70,44 @@ def open_runtime(folder, *, family=None, device="auto", precision=None, threads=
     return ZeroRuntime(config["hidden_size"], config["num_hidden_layers"])
 
 
-def child(n_notes: int, new: bool, prefetch: bool) -> None:
-    """One variant's measurement, printed as one JSON line: seconds and wordpieces per level."""
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its live children (the segmentation processes), where psutil is
+    installed; else of this process only."""
+    try:
+        import psutil
+    except ImportError:
+        return time.process_time()
+    me = psutil.Process()
+    return sum(sum(p.cpu_times()[:2]) for p in [me, *me.children(recursive=True)])
+
+
+def child(n_notes: int, options: dict, new: bool, repeats: int) -> None:
+    """One variant's measurement, printed as one JSON line: seconds and wordpieces per level, for the first call
+    and for the calls after it in the same process."""
     import nlu_lite
     from nlu_lite import runtimes
 
     runtimes.register(runtimes.RuntimeInfo("zero", __name__, ("fp32",), description="a zero-time forward"))
     notes = mtsamples.column("transcription", n_notes)
     pipe = nlu_lite.load(runtime="zero")
-    options = {"progress": False, **({"prefetch": prefetch} if new else {})}
-    pipe.predict(notes[:20], output_level="token", **options)  # spaCy, the tokenizer and numpy warmed up
+    options = {"progress": False, **options}
+    pipe.predict(notes[:20], output_level="token", **options)  # spaCy, the tokenizer, processes and numpy warmed up
     runs = [(level, None) for level in LEVELS]
     if new:
         runs += [("document", overlap) for overlap in OVERLAPS if overlap != 0.5]
     result = {}
     for level, overlap in runs:
         extra = {} if overlap is None else {"window_overlap": overlap}
-        start, cpu_start = time.perf_counter(), time.process_time()
-        pipe.predict(notes, output_level=level, **options, **extra)
-        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+        times = []
+        for _ in range(repeats):
+            start, cpu_start = time.perf_counter(), _cpu_seconds()
+            pipe.predict(notes, output_level=level, **options, **extra)
+            times.append((time.perf_counter() - start, _cpu_seconds() - cpu_start))
         name = level if overlap is None else f"document, window_overlap={overlap}"
-        result[name] = {"seconds": seconds, "cpu_seconds": cpu_seconds,
+        later = times[1:] or times
+        result[name] = {"seconds": times[0][0], "cpu_seconds": times[0][1],
+                        "repeat_seconds": statistics.median(t for t, _ in later),
+                        "repeat_cpu_seconds": statistics.median(c for _, c in later),
                         "wordpieces": int(pipe.last_stats["wordpieces"]),
                         "stages": {k: round(v, 3) for k, v in pipe.last_stats.items() if k.endswith("_s")}}
     print(json.dumps(result))
@@ -130,58 +152,72 @@ def seams(window: int, reference: int, n_notes: int) -> None:
 
 
 
+VARIANTS = {  # name: predict() options of this checkout
+    "prefetch off": {"prefetch": False, "segment_processes": 0},
+    "prefetch on": {"segment_processes": 0},
+    "1 segment process": {"segment_processes": 1},
+    "2 segment processes": {"segment_processes": 2},
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notes", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="calls per level in each process: the first call "
+                        "is reported apart from the later ones (the median of those)")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--before", type=Path, help="another nlu_lite checkout to compare against")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--seams", nargs=3, type=int, metavar=("WINDOW", "REFERENCE", "NOTES"),
                         help="window_overlap's cost and seam accuracy instead, e.g. --seams 128 256 40")
-    parser.add_argument("--child", choices=["new-on", "new-off", "old"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.notes, args.child != "old", args.child == "new-on")
+        child(args.notes, VARIANTS.get(args.child, {}), args.child != "before", args.repeats)
         return
     if mtsamples.column("transcription", 1) is None:
         return
     if args.seams:
         seams(*args.seams)
         return
-    variants = {"prefetch off": ("new-off", ROOT), "prefetch on": ("new-on", ROOT)}
+    variants = {name: ROOT for name in args.variants}
     if args.before is not None:
-        variants = {"before": ("old", args.before.resolve()), **variants}
-    print(f"CPU: {cpu()}; {args.notes} MTSamples notes, zero-time forward, {args.rounds} rounds")
+        variants = {"before": args.before.resolve(), **variants}
+    print(f"CPU: {cpu()}; {args.notes} MTSamples notes, zero-time forward, {args.rounds} rounds, {args.repeats} calls "
+          "per level in each process")
     rounds: list[dict] = []
     for r in range(args.rounds):
         found = {"load_before": os.getloadavg()[0]}
-        for name, (kind, checkout) in variants.items():
+        for name, checkout in variants.items():
             env = {**os.environ, "PYTHONPATH": str(checkout)}
-            out = subprocess.run([sys.executable, __file__, "--child", kind, "--notes", str(args.notes)], env=env,
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run([sys.executable, __file__, "--child", name, "--notes", str(args.notes),
+                                  "--repeats", str(args.repeats)], env=env, capture_output=True, text=True,
+                                 check=True).stdout
             found[name] = json.loads(out.strip().splitlines()[-1])
         found["load_after"] = os.getloadavg()[0]
         rounds.append(found)
         print(f"round {r + 1}: load average {found['load_before']:.1f} -> {found['load_after']:.1f}", flush=True)
-    base = "before" if "before" in variants else next(iter(variants))
-    print(f"\n| level | variant | wordpieces | seconds | wordpieces/s | speed-up vs {base} | CPU seconds | "
-          f"wordpieces per CPU second | CPU speed-up vs {base} |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    base = next(iter(variants))
+    print(f"\n| level | variant | wordpieces | first call: seconds | wordpieces/s | later calls: seconds | "
+          f"wordpieces/s | speed-up vs {base} (later calls) | CPU seconds (later calls) | wordpieces per CPU second |"
+          "\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     table = []
-    for level in rounds[0][next(iter(variants))]:
+    for level in rounds[0][base]:
         for name in variants:
             if level not in rounds[0][name]:
                 continue
-            seconds, cpu_seconds = (statistics.median(r[name][level][k] for r in rounds)
-                                    for k in ("seconds", "cpu_seconds"))
+            first, later, cpu_seconds = (statistics.median(r[name][level][k] for r in rounds)
+                                         for k in ("seconds", "repeat_seconds", "repeat_cpu_seconds"))
             pieces = rounds[0][name][level]["wordpieces"]
-            same = level in rounds[0][base]
-            ratio, cpu_ratio = (statistics.median(r[base][level][k] / r[name][level][k] for r in rounds)
-                                if same else float("nan") for k in ("seconds", "cpu_seconds"))
-            table.append({"level": level, "variant": name, "wordpieces": pieces, "seconds": seconds,
-                          "wordpieces_per_s": pieces / seconds, "speedup": ratio, "cpu_seconds": cpu_seconds,
-                          "wordpieces_per_cpu_s": pieces / cpu_seconds, "cpu_speedup": cpu_ratio})
-            print(f"| {level} | {name} | {pieces:,} | {seconds:.2f} | {pieces / seconds:,.0f} | {ratio:.2f}x | "
-                  f"{cpu_seconds:.2f} | {pieces / cpu_seconds:,.0f} | {cpu_ratio:.2f}x |")
+            ratio = statistics.median(r[base][level]["repeat_seconds"] / r[name][level]["repeat_seconds"]
+                                      for r in rounds)
+            table.append({"level": level, "variant": name, "wordpieces": pieces, "first_seconds": first,
+                          "first_wordpieces_per_s": pieces / first, "seconds": later,
+                          "wordpieces_per_s": pieces / later, "speedup": ratio, "cpu_seconds": cpu_seconds,
+                          "wordpieces_per_cpu_s": pieces / cpu_seconds})
+            print(f"| {level} | {name} | {pieces:,} | {first:.2f} | {pieces / first:,.0f} | {later:.2f} | "
+                  f"{pieces / later:,.0f} | {ratio:.2f}x | {cpu_seconds:.2f} | {pieces / cpu_seconds:,.0f} |")
     if args.json is not None:
         args.json.write_text(json.dumps({"cpu": cpu(), "notes": args.notes, "rounds": rounds, "table": table},
                                         indent=1))

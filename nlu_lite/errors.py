@@ -19,6 +19,7 @@ __all__ = [
     "CatalogError",
     "CacheError",
     "OutputError",
+    "WorkerError",
 ]
 
 
@@ -72,3 +73,7 @@ class OutputError(NluLiteError, OSError):
 
 class CacheError(NluLiteError, OSError):
     """The vector cache file cannot be used (not a cache, another format, a folder, missing)."""
+
+
+class WorkerError(NluLiteError, RuntimeError):
+    """A helper process (``segment_processes``) stopped before it finished its part (killed, out of memory)."""

@@ -12,7 +12,7 @@ from ..errors import InvalidInputError
 # predict() settings that never change a vector's value; every other setting is part of the fingerprint, so a
 # setting added later is safe by default (it splits the cache instead of returning stale vectors)
 NON_VECTOR_SETTINGS = frozenset({"positions", "batch_tokens", "max_batch_size", "chunk_size", "progress",
-                                 "prefetch"})
+                                 "prefetch", "segment_processes"})
 # facts of the provenance record (nlu_lite.provenance.collect) that decide the vectors
 _VECTOR_FACTS = ("hub_id", "revision", "family", "runtime", "device", "precision", "compute", "window",
                  "do_lower_case")

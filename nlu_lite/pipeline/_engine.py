@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+import weakref
 from collections import Counter
 from collections.abc import Hashable, Iterator
 from dataclasses import asdict, dataclass
@@ -129,6 +130,7 @@ class Engine:
         self.cache = cache if cache is None or isinstance(cache, VectorCache) else VectorCache(cache)
         """The vector cache (``nlu_lite.cache.VectorCache``) that predictions read and fill, or None."""
         self._nlp = None  # the spaCy pipeline, built on the first level that segments (spaCy imports in ~2 s)
+        self._segment_pool = None  # worker processes that segment (segment_processes), kept for later calls
         self._nlp_lock = threading.Lock()
         self._tokenize_lock = threading.Lock()
         self.last_stats: Counter = Counter()
@@ -236,11 +238,13 @@ class Engine:
         self.last_stats = Counter()
         no_wordpiece = 0
         total = len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
+        processes = 0
         if levels.get(settings.output_level).segments:
             self._spacy()  # built before the bar's clock starts: loading spaCy (~2 s) is not long work
+            processes = self.segment_processes(settings, total)
         with resources.progress_bar(total=total, desc=f"nlu_lite {settings.output_level}",
                                     enabled=settings.progress) as bar:
-            prepare = partial(self._prepare_chunk, s=settings, request=request)
+            prepare = partial(self._prepare_chunk, s=settings, request=request, processes=processes)
             for prepared in prefetch.ahead(documents.chunks(data, text_column, settings.chunk_size), prepare,
                                            settings.prefetch):
                 docs = prepared.docs
@@ -284,11 +288,30 @@ class Engine:
                 self._nlp = segmentation.build_nlp(self.sentence_splitter)
         return self._nlp
 
-    def _segment(self, texts: list[str]):
-        """Tokens and sentences of ``texts``."""
+    def segment_processes(self, s: Settings, rows: int | None) -> int:
+        """The processes that segment a call of ``rows`` input rows (``resources.segment_processes``)."""
+        return resources.segment_processes(s.segment_processes, str(self.encoder.runtime.device), rows, s.chunk_size)
+
+    def _segment(self, texts: list[str], processes: int = 0):
+        """Tokens and sentences of ``texts``, in ``processes`` worker processes (0: here)."""
         from ..text import _segmentation as segmentation
 
+        if processes:
+            return self._segment_workers(processes).segment(texts)
         return segmentation.segment(texts, self._spacy())
+
+    def _segment_workers(self, processes: int):
+        """The worker processes that segment, started on first use and kept while their count stays the same."""
+        from ..text._processes import SegmentPool
+
+        with self._nlp_lock:
+            pool = self._segment_pool
+            if pool is None or pool.processes != processes or not pool.alive:
+                if pool is not None:
+                    pool.close()
+                pool = self._segment_pool = SegmentPool(self.sentence_splitter, processes)
+                weakref.finalize(self, pool.close)  # the processes end with the pipeline, or at exit
+            return pool
 
     def _predict_chunk(self, docs: documents.Documents, s: Settings, request: span_input.SpanRequest | None = None,
                        key_base: str = "", seg: object = None) -> tuple[pd.DataFrame, int]:
@@ -300,14 +323,15 @@ class Engine:
         return self._finish_chunk(self._prepare_chunk(docs, s, request, seg), s, key_base)
 
     def _prepare_chunk(self, docs: documents.Documents, s: Settings, request: span_input.SpanRequest | None = None,
-                       seg: object = None) -> _Prepared:
-        """A chunk's text side: segments, the level's units and their wordpieces (on the prefetch thread)."""
+                       seg: object = None, processes: int = 0) -> _Prepared:
+        """A chunk's text side: segments (in ``processes`` worker processes, or here), the level's units and their
+        wordpieces (on the prefetch thread)."""
         stats: Counter = Counter()
         present, texts = documents.present_texts(docs)
         level = levels.get(s.output_level).for_chunk(request, docs, present, texts)
         with resources.timed(stats, "segment_s"):
             if seg is None and level.segments:
-                seg = self._segment(texts)
+                seg = self._segment(texts, processes)
             units = level.units(texts, seg)
         target = level.target(s)
         # a cache serves sentence/document vectors without wordpieces: tokenize only what it lacks (in encode)

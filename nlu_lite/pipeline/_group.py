@@ -103,10 +103,11 @@ class PipelineGroup:
             pipe.last_stats = Counter()
         no_wordpiece: Counter = Counter()
         total = len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
+        processes = self.pipelines[0].segment_processes(settings[0], total) if shared else 0
         with resources.progress_bar(total=total, desc=f"nlu_lite {level} x{len(self.pipelines)}",
                                     enabled=settings[0].progress) as bar:
             for docs in documents.chunks(data, text_column, settings[0].chunk_size):
-                seg = self.pipelines[0]._segment(documents.present_texts(docs)[1]) if shared else None
+                seg = self.pipelines[0]._segment(documents.present_texts(docs)[1], processes) if shared else None
                 frame, previous = None, None
                 for pipe, s, key_base in zip(self.pipelines, settings, key_bases):
                     part, missing = pipe._predict_chunk(docs, s, request, key_base, seg=seg)

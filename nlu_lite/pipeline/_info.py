@@ -28,6 +28,8 @@ _SETTING_HELP = {
     "truncate_dim": "keep the first k dimensions (Matryoshka models); None = all",
     "window_overlap": "units longer than a window: the share of each window the next one repeats",
     "prefetch": "prepare the next chunk (segment, tokenize) on a worker thread while one is encoded",
+    "segment_processes": "processes that segment beside the encoder; 'auto': up to 4 when a GPU runs the model "
+                         "and the input is over one chunk, else 0",
 }
 
 

@@ -30,6 +30,26 @@ def progress_bar(*, total: int | None, desc: str, enabled: bool):
                leave=False)
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the OS tells it, else every core)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def segment_processes(asked: int | str, device: str, rows: int | None, chunk_size: int) -> int:
+    """How many processes segment beside the encoder: ``asked``, or for ``"auto"`` one per spare core (up to 4)
+    when the model runs on a GPU (``device`` not the CPU) and the input is longer than one chunk (or of unknown
+    length), so spaCy keeps the device fed; otherwise 0. On the CPU the runtime's own threads use the cores,
+    and for one chunk there is nothing to overlap with (a process takes about 2 s to start)."""
+    if asked != "auto":
+        return int(asked)
+    if device.startswith("cpu") or (rows is not None and rows <= chunk_size):
+        return 0
+    return max(0, min(4, usable_cores() - 1))
+
+
 def default_threads() -> int | None:
     """CPU threads for a runtime when the caller gives none: all cores on a quiet machine, fewer on a busy one.
 
@@ -39,10 +59,7 @@ def default_threads() -> int | None:
     (load 4.4, other processes computing), torch's default 2 threads ran 4x *slower* than 1 (31 s vs 7.8 s):
     its threads spin-wait for cores the others hold.
     """
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        usable = os.cpu_count() or 1
+    usable = usable_cores()
     try:
         spare = usable - os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows): the runtime's default

@@ -26,6 +26,7 @@ class Settings:
     window_overlap: float = 0.5  # units longer than a window: the share of each window the next one repeats
     progress: bool = True  # a progress bar (tqdm.auto) on predictions that last more than a few seconds
     prefetch: bool = True  # prepare the next chunk (segment, tokenize) on a worker thread while one is encoded
+    segment_processes: int | str = "auto"  # processes that segment (spaCy) beside the encoder; "auto": see below
     prompt: str | None = None  # text put before every unit (context only: never a row, never in begin/end)
     prompt_name: str | None = None  # a prompt of the model's own (entry.prompts), e.g. "query"
     layers: int | tuple[int, ...] = -1  # hidden states to use: -1 = last layer, 0 = embeddings, or several
@@ -77,6 +78,11 @@ class Settings:
         if self.truncate_dim is not None and not isinstance(self.layers, int) and self.layer_combine == "concat":
             raise InvalidOptionError("E079", "truncate_dim keeps the first dimensions of one model vector; with "
                                      "layer_combine='concat' use layer_combine='mean', or leave truncate_dim out.")
+        processes = self.segment_processes
+        if processes != "auto" and (not isinstance(processes, int) or isinstance(processes, bool) or processes < 0):
+            raise InvalidOptionError("E312", f"segment_processes={processes!r} must be 'auto' or a number of processes "
+                                     ">= 0 (0: segment in this process); e.g. segment_processes=2 when a GPU runs the "
+                                     "model and spaCy cannot keep up.")
         for name in ("normalize", "positions", "progress", "prefetch"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidOptionError("E054", f"{name}={getattr(self, name)!r} must be True or False.")

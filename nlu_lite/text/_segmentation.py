@@ -122,3 +122,17 @@ def segment(texts: list[str], nlp: Language) -> Segments:
     section = sentence_sections(clean, sentence_doc, sentence_begin, sentence_end)
     return Segments(join(tok_doc), join(tok_b), join(tok_e), join(tok_s), sentence_doc, sentence_begin, sentence_end,
                     section)
+
+
+def join_segments(parts: list[Segments], n_docs: list[int]) -> Segments:
+    """The segments of consecutive parts of one list of texts (part ``k`` holds ``n_docs[k]`` texts) as one,
+    each part's document positions shifted past the texts before it."""
+    base = np.cumsum([0, *n_docs[:-1]]).astype(np.int64)
+
+    def joined(name: str, shift: bool = False) -> np.ndarray:
+        arrays = [getattr(part, name) + (b if shift else 0) for part, b in zip(parts, base)]
+        return np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
+
+    section = np.concatenate([p.sentence_section for p in parts]) if parts else np.zeros(0, dtype=object)
+    return Segments(joined("token_doc", True), joined("token_begin"), joined("token_end"), joined("token_sentence"),
+                    joined("sentence_doc", True), joined("sentence_begin"), joined("sentence_end"), section)
