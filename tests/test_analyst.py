@@ -98,3 +98,21 @@ def test_print_info_and_repr(tiny_cased, capsys):
     for fragment in ("tiny_cased", "source           folder", "32 floats", "subword_pooling", "pipe.set("):
         assert fragment in out
     assert repr(tiny_cased).startswith("Pipeline('tiny_cased'") and "\n" not in repr(tiny_cased)
+
+
+def test_every_setting_is_described_once_and_documented(tiny_cased, capsys):
+    """Each setting's description lives on its field (print_info prints it) and docs/options.md names it."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from nlu_lite.pipeline._settings import Settings
+
+    tiny_cased.print_info()
+    lines = capsys.readouterr().out.splitlines()
+    options = (Path(__file__).resolve().parents[1] / "docs" / "options.md").read_text("utf-8")
+    for f in fields(Settings):
+        line = next(line for line in lines if line.split()[:1] == [f.name])
+        assert f.metadata["help"].split(":")[0] in line or f.name in ("output_level", "prompt_name", "layers")
+        assert f"`{f.name}`" in options, f"docs/options.md does not describe {f.name}"
+    starts = {line.index(line.split()[1]) for line in lines if line.startswith("  ") and len(line.split()) > 2}
+    assert len(starts) == 1  # the values line up, however long a setting's name

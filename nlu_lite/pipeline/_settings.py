@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 
 from .. import levels
 from ..errors import InvalidOptionError
@@ -10,29 +10,39 @@ from ..levels._span import SPAN_POOLINGS
 from . import _pooling as pooling
 
 
+def _setting(default: object, help: str):
+    """A setting's default and its one-line description (``print_info`` prints it; nothing else repeats it)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Per-pipeline defaults of ``predict``; change them with ``Pipeline.set``."""
 
-    output_level: str
-    subword_pooling: str = "first"
-    pooling: str = "mean"
-    normalize: bool = False
-    positions: bool = False
-    batch_tokens: int = 8192
-    max_batch_size: int = 64
-    chunk_size: int = 256
-    max_wordpieces: int | None = None  # window size, [CLS]/[SEP] included; None: the catalog's limit
-    window_overlap: float = 0.5  # units longer than a window: the share of each window the next one repeats
-    progress: bool = True  # a progress bar (tqdm.auto) on predictions that last more than a few seconds
-    prefetch: bool = True  # prepare the next chunk (segment, tokenize) on a worker thread while one is encoded
-    segment_processes: int | str = "auto"  # processes that segment (spaCy) beside the encoder; "auto": see below
-    prompt: str | None = None  # text put before every unit (context only: never a row, never in begin/end)
-    prompt_name: str | None = None  # a prompt of the model's own (entry.prompts), e.g. "query"
-    layers: int | tuple[int, ...] = -1  # hidden states to use: -1 = last layer, 0 = embeddings, or several
-    layer_combine: str = "mean"  # several layers: "mean" (same width) or "concat" (len(layers) x dim)
-    span_pooling: str = "mean"  # span level: "mean", "first" or "max" of the span's wordpieces
-    truncate_dim: int | None = None  # keep the first k dimensions (Matryoshka), re-normalised where normalize is on
+    output_level: str = field(metadata={"help": "one of the registered levels"})
+    subword_pooling: str = _setting("first", "token vector from its wordpieces: "
+                                    + ", ".join(f"'{p}'" for p in pooling.SUBWORD_POOLINGS))
+    pooling: str = _setting("mean", "sentence/document vector: " + ", ".join(f"'{p}'" for p in pooling.UNIT_POOLINGS))
+    normalize: bool = _setting(False, "L2-normalise sentence/document vectors")
+    positions: bool = _setting(False, "add begin/end character offsets")
+    batch_tokens: int = _setting(8192, "padded wordpieces per forward batch")
+    max_batch_size: int = _setting(64, "sequences per forward batch")
+    chunk_size: int = _setting(256, "input rows per chunk (predict_iter yields one DataFrame per chunk)")
+    max_wordpieces: int | None = _setting(None, "window size, special tokens included; None = the model's limit")
+    window_overlap: float = _setting(0.5, "units longer than a window: the share of each window the next one repeats")
+    progress: bool = _setting(True, "progress bar on predictions that last more than a few seconds")
+    prefetch: bool = _setting(True, "prepare the next chunk (segment, tokenize) on a worker thread while one is "
+                              "encoded")
+    segment_processes: int | str = _setting("auto", "processes that segment (spaCy) beside the encoder; 'auto': up "
+                                            "to 4 when a GPU runs the model and the input is over one chunk, else 0")
+    prompt: str | None = _setting(None, "text put before every unit as context (never a row, never in begin/end)")
+    prompt_name: str | None = _setting(None, "a prompt of the model's own, e.g. 'query'")
+    layers: int | tuple[int, ...] = _setting(-1, "hidden states to use: -1 = last layer, 0 = embeddings, or a list")
+    layer_combine: str = _setting("mean", "several layers: 'mean' (same width) or 'concat' (len(layers) x dim)")
+    span_pooling: str = _setting("mean", "span vector from its wordpieces: "
+                                 + ", ".join(f"'{p}'" for p in SPAN_POOLINGS))
+    truncate_dim: int | None = _setting(None, "keep the first k dimensions (Matryoshka models), re-normalised where "
+                                        "normalize is on; None = all")
 
     def validate(self) -> Settings:
         levels.get(self.output_level)  # raises, listing the registered levels
@@ -136,3 +146,8 @@ def vector_width(s: Settings, dim: int) -> int:
     dim = min(dim, s.truncate_dim or dim)
     layers = 1 if isinstance(s.layers, int) or s.layer_combine == "mean" else len(s.layers)
     return dim * layers * (2 if s.output_level == "token" and s.subword_pooling == "first_last" else 1)
+
+
+def setting_help() -> dict[str, str]:
+    """Each setting's one-line description, from its field."""
+    return {f.name: f.metadata["help"] for f in fields(Settings)}
