@@ -182,6 +182,23 @@ def test_spark_partition_function_loads_model_once_per_process(tiny_cased, monke
     assert [f["id"].tolist() for f in first + second] == [[0], [1], [2], [3]]
 
 
+def test_spark_tasks_start_no_segment_processes_unless_asked(tiny_cased, monkeypatch):
+    """Spark places tasks on the executor's cores, so "auto" (which starts processes beside a GPU) means none in a
+    task; a count the user gave is kept."""
+    from nlu_lite.pipeline import _resources as resources
+
+    asked = []
+    monkeypatch.setattr(resources, "segment_processes", lambda value, device, rows, chunk: asked.append(value) or 0)
+    monkeypatch.setattr(nlu_spark, "_CACHE", {})
+    spec = tiny_cased.spec().to_json()
+    batch = pd.DataFrame({"id": [1, 2], "text": ["Chest pain. No fever.", "Aspirin daily."]})
+    for options in ({}, {"segment_processes": 2}, {"segment_processes": "auto"}):
+        frames = list(nlu_spark.predict_partition(iter([batch]), [(spec, None)], "text", "id",
+                                                  {"output_level": "sentence", "progress": False, **options}))
+        assert sum(len(f) for f in frames) == 3
+    assert asked == [0, 2, "auto"]
+
+
 def test_spark_is_not_imported_by_nlu_lite():
     import subprocess
 

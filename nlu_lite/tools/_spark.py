@@ -114,6 +114,9 @@ def predict_partition(batches: Iterator[pd.DataFrame], models: list[tuple[str, s
     """
     pipes = [cached_pipeline(spec, archive) for spec, archive in models]
     predictor = pipes[0] if group is None else group(pipes)
+    options = dict(options)
+    if "segment_processes" not in options and pipes[0].settings.segment_processes == "auto":
+        options["segment_processes"] = 0  # Spark places its tasks on the cores: "auto" would add processes to each
     if matcher is not None:
         matcher = _cached_matcher(matcher)
     for batch in batches:
