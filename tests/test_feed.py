@@ -106,6 +106,41 @@ def test_feed_piece_vectors_pool_as_the_dense_wordpiece_vectors_bit_for_bit(how)
     assert narrow.tobytes() == pooling.pool_subwords(np.ascontiguousarray(dense[:, :8]), first, last, how).tobytes()
 
 
+@pytest.mark.parametrize("how", pooling.PICKED_POOLINGS)
+def test_feed_picked_pieces_pool_as_every_wordpiece_does_bit_for_bit(how):
+    """First/last pooling reads one or two pieces per token: the encoder hands back just those rows."""
+    rng = np.random.default_rng(9)
+    hidden = rng.standard_normal((5000, 24)).astype(np.float32)
+    first = np.sort(rng.integers(0, 4990, 3000))
+    last = first + rng.choice([-1, 0, 0, 1, 2, 5], size=3000)  # -1: a token without wordpieces (NaN)
+    picked = hidden[pooling.picked_pieces(first, last, how)]
+    got = pooling.pool_picked(picked, first, last, how)
+    assert got.tobytes() == pooling.pool_subwords(hidden, first, last, how).tobytes()
+    every = first <= last
+    assert pooling.pool_picked(picked[:0], first[:0], last[:0], how).shape == (0, 24 * (1 + (how == "first_last")))
+    assert np.isnan(got[~every]).all() and not np.isnan(got[every]).any()
+
+
+@pytest.mark.parametrize("how", pooling.PICKED_POOLINGS)
+@pytest.mark.parametrize("cached", [False, True])
+def test_feed_token_level_reads_only_the_pieces_it_pools(tiny_cased_dir, tmp_path, monkeypatch, how, cached):
+    """Token level with first/last pooling gets only the picked wordpieces' vectors (repeated sentences mapped
+    to their first occurrence, or read from the cache): the rows equal those pooled from every wordpiece."""
+    from nlu_lite import levels
+
+    notes = list(nlu_lite.sample_notes()["text"][:30])
+    notes += notes[:6] + ["Chest pain. Chest pain. Chest pain.", "", "b.i.d. [SEP] x" * 30]  # repeats, long units
+    pipe = nlu_lite.load(path=tiny_cased_dir, cache=tmp_path / "v.sqlite" if cached else None)
+    options = {"output_level": "token", "subword_pooling": how, "chunk_size": 11, "progress": False}
+    picked = pipe.predict(notes, **options)
+    warm = pipe.predict(notes, **options)
+    monkeypatch.setattr(levels.get("token"), "pieces", lambda *args: None)  # every wordpiece, as PieceVectors
+    every = pipe.predict(notes, **options)
+    _assert_same(picked, every, pipe.column_name)
+    _assert_same(warm, every, pipe.column_name)
+    assert len(every) > 2500
+
+
 def _assert_same(a: pd.DataFrame, b: pd.DataFrame, column: str) -> None:
     assert list(a.columns) == list(b.columns) and a.index.equals(b.index)
     for name in a.columns:

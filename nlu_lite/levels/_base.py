@@ -86,7 +86,14 @@ class Level:
     def units(self, texts: list[str], seg) -> Units:
         raise NotImplementedError
 
-    def rows(self, texts: list[str], seg, units: Units, wp, encoded: np.ndarray, settings) -> Rows:
+    def pieces(self, texts: list[str], seg, units: Units, wp, settings) -> np.ndarray | None:
+        """With target ``"wordpieces"``: the wordpieces whose vectors ``rows`` reads, when that is a few per row
+        (e.g. each token's first): ``rows`` then gets an array whose row ``k`` is ``pieces[k]``'s vector, and no
+        vector of the others is ever copied. ``None`` (the default): every wordpiece, as a ``PieceVectors``."""
+        return None
+
+    def rows(self, texts: list[str], seg, units: Units, wp, encoded, settings) -> Rows:
+        """The level's rows from the encoder's output (what ``target`` and ``pieces`` asked for)."""
         raise NotImplementedError
 
 

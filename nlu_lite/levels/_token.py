@@ -34,9 +34,17 @@ class TokenLevel(Level):
     def units(self, texts, seg) -> Units:
         return Units(seg.sentence_doc, seg.sentence_begin, seg.sentence_end)
 
+    def pieces(self, texts, seg, units, wp, settings):
+        if settings.subword_pooling not in pooling.PICKED_POOLINGS:
+            return None  # mean: every wordpiece of every token
+        return pooling.picked_pieces(*token_wordpieces(texts, seg, wp), settings.subword_pooling)
+
     def rows(self, texts, seg, units, wp, encoded, settings) -> Rows:
         first, last = token_wordpieces(texts, seg, wp)
-        vectors = pooling.pool_subwords(encoded, first, last, settings.subword_pooling)
+        if isinstance(encoded, pooling.PieceVectors):
+            vectors = pooling.pool_subwords(encoded, first, last, settings.subword_pooling)
+        else:  # the vectors of self.pieces(), in that order
+            vectors = pooling.pool_picked(encoded, first, last, settings.subword_pooling)
         return Rows(seg.token_doc, seg.token_begin, seg.token_end, vectors,
                     {"sentence_id": seg.token_sentence, "section": seg.token_section()},
                     no_wordpiece=int((first > last).sum()))

@@ -22,9 +22,11 @@ from . import _pooling as pooling
 
 def encode(encoder: Encoder, wp: batching.Wordpieces, *, window: int, target: str, batch_tokens: int,
            max_batch_size: int, stats: Counter, layers: tuple[int, ...] = (-1,), layer_combine: str = "mean",
-           include_prompt: bool = True, window_overlap: float = 0.5) -> np.ndarray | pooling.PieceVectors:
-    """Vectors of every wordpiece (``target="wordpieces"``: a ``pooling.PieceVectors``) or of every unit (a
-    ``pooling.UNIT_POOLINGS`` name: an ``(n_units, width)`` array).
+           include_prompt: bool = True, window_overlap: float = 0.5,
+           pieces: np.ndarray | None = None) -> np.ndarray | pooling.PieceVectors:
+    """Vectors of every wordpiece (``target="wordpieces"``: a ``pooling.PieceVectors``), of the wordpieces
+    ``pieces`` only (``target="wordpieces"`` with ``pieces``: row ``k`` is piece ``pieces[k]``'s vector), or of
+    every unit (a ``pooling.UNIT_POOLINGS`` name). Arrays are ``(rows, width)``.
 
     ``window``: the longest model sequence, special tokens included. Units longer than that are split into
     windows overlapping by ``window_overlap`` (``batching.plan_windows``); each wordpiece takes its vector from the
@@ -42,7 +44,7 @@ def encode(encoder: Encoder, wp: batching.Wordpieces, *, window: int, target: st
     rows = batching.row_plan(win, seq_base, len(encoder.prefix))
     if target == "wordpieces":
         return _wordpiece_vectors(encoder, sequences, batches, batch_base, rows.content, layers, layer_combine, stats,
-                                  int(win.lengths.sum()))
+                                  int(win.lengths.sum()), pieces)
     n_units = len(wp.unit_start) - 1
     unit_of_piece = np.repeat(np.arange(n_units), np.diff(wp.unit_start))
     weights = None
@@ -95,18 +97,22 @@ def _combine(picked: np.ndarray, layer_combine: str) -> np.ndarray:
 
 def _wordpiece_vectors(encoder: Encoder, sequences, batches: list[np.ndarray], batch_base: np.ndarray,
                        content: np.ndarray, layers: tuple[int, ...], layer_combine: str, stats: Counter,
-                       wordpieces: int) -> pooling.PieceVectors:
+                       wordpieces: int, pieces: np.ndarray | None) -> np.ndarray | pooling.PieceVectors:
     """Each wordpiece's vector, from the window that owns it (``content[i]``: its row of the batched output),
-    copied once out of each batch into one matrix in batch order."""
-    matrix = np.empty((len(content), _width(encoder, layers, layer_combine)), dtype=np.float32)
-    row = np.empty(len(content), dtype=np.int64)
-    order = np.argsort(content, kind="stable")
-    cuts = np.searchsorted(content[order], batch_base)
+    copied once out of each batch: into one matrix in batch order (a ``PieceVectors``), or with ``pieces``
+    straight into row ``k`` of the result for ``pieces[k]`` (a piece may be asked for more than once)."""
+    source = content if pieces is None else content[pieces]
+    matrix = np.empty((len(source), _width(encoder, layers, layer_combine)), dtype=np.float32)
+    row = np.empty(len(source), dtype=np.int64)
+    order = np.argsort(source, kind="stable")
+    cuts = np.searchsorted(source[order], batch_base)
     for b, hidden in enumerate(encoder.forward_batches(sequences, batches, layers)):
         lo, hi = cuts[b], cuts[b + 1]
         pick = order[lo:hi]
-        at = content[pick] - batch_base[b]
-        if len(layers) == 1 and hidden.dtype == np.float32:  # straight from the batch into place
+        at = source[pick] - batch_base[b]
+        if pieces is not None:  # each row to its place in the caller's order
+            matrix[pick] = _combine(hidden[:, at], layer_combine)
+        elif len(layers) == 1 and hidden.dtype == np.float32:  # straight from the batch into place
             np.take(hidden[0], at, axis=0, out=matrix[lo:hi], mode="clip")
         else:
             matrix[lo:hi] = _combine(hidden[:, at], layer_combine)
@@ -114,7 +120,7 @@ def _wordpiece_vectors(encoder: Encoder, sequences, batches: list[np.ndarray], b
     stats["wordpieces"] += wordpieces
     stats["padded_wordpieces"] += int(batch_base[-1])
     _check_finite(matrix, encoder, "wordpieces")
-    return pooling.PieceVectors(matrix, row)
+    return matrix if pieces is not None else pooling.PieceVectors(matrix, row)
 
 
 def _check_finite(out: np.ndarray, encoder: Encoder, what: str) -> None:
@@ -129,8 +135,9 @@ def _check_finite(out: np.ndarray, encoder: Encoder, what: str) -> None:
 
 def encode_distinct(unit_texts: list[str], wp: batching.Wordpieces | None,
                     tokenize: Callable[[np.ndarray | None], batching.Wordpieces],
-                    run: Callable[[batching.Wordpieces], np.ndarray], target: str,
-                    cache: VectorCache | None = None, key_base: str = "") -> np.ndarray | pooling.PieceVectors:
+                    run: Callable[..., np.ndarray | pooling.PieceVectors], target: str,
+                    cache: VectorCache | None = None, key_base: str = "",
+                    pieces: np.ndarray | None = None) -> np.ndarray | pooling.PieceVectors:
     """The encoder's output for every unit, each distinct unit text encoded once.
 
     Repeated texts (boilerplate sentences, copied notes) share one encoding, so equal texts get equal vectors
@@ -142,8 +149,10 @@ def encode_distinct(unit_texts: list[str], wp: batching.Wordpieces | None,
         unit_texts: the text of each unit, in unit order.
         wp: the units' wordpieces, or ``None`` when they are tokenized only as needed (cache misses).
         tokenize: wordpieces of the chosen unit positions (``None``: every unit).
-        run: the encoder's output for some wordpieces (``encode`` with the call's settings).
+        run: the encoder's output for some wordpieces, ``run(wp, pieces=None)`` (``encode`` with the call's
+            settings).
         key_base: the cache fingerprint of the call's vector settings (``nlu_lite.cache.fingerprint``).
+        pieces: with ``target="wordpieces"``, only these wordpieces' vectors (positions in ``wp``), in this order.
     """
     slot: dict[str, int] = {}  # distinct text -> its place among the distinct units
     distinct: list[int] = []  # unit position of each distinct text's first occurrence
@@ -152,12 +161,15 @@ def encode_distinct(unit_texts: list[str], wp: batching.Wordpieces | None,
             slot[text] = len(distinct)
             distinct.append(k)
     if not unit_texts or (cache is None and len(distinct) == len(unit_texts)):
-        return run(wp if wp is not None else tokenize(None))  # nothing repeated or cached
+        return run(wp if wp is not None else tokenize(None), pieces)  # nothing repeated or cached
     if cache is None:  # the distinct units once, then every unit gathered from its text's (one copy, no split)
         chosen = np.asarray(distinct, dtype=np.int64)
         sub = tokenize(chosen) if wp is None else batching.select_units(wp, chosen)
-        out = run(sub)
         slots = np.fromiter((slot[text] for text in unit_texts), dtype=np.int64, count=len(unit_texts))
+        if pieces is not None:  # each piece asked for, at its place in its text's first occurrence
+            unit = np.searchsorted(wp.unit_start, pieces, side="right") - 1
+            return run(sub, sub.unit_start[slots[unit]] + pieces - wp.unit_start[unit])
+        out = run(sub)
         if target != "wordpieces":
             return out[slots]
         counts = np.diff(sub.unit_start)[slots]  # each unit's pieces point at its text's rows: nothing copied
@@ -175,4 +187,7 @@ def encode_distinct(unit_texts: list[str], wp: batching.Wordpieces | None,
     keys = [key(unit_texts[k], key_base) for k in distinct] if cache is not None else list(slot)
     blocks = get_or_compute(cache, keys, compute)
     ordered = [blocks[slot[text]] for text in unit_texts]
-    return pooling.PieceVectors.of(np.concatenate(ordered)) if target == "wordpieces" else np.stack(ordered)
+    if target != "wordpieces":
+        return np.stack(ordered)
+    every = pooling.PieceVectors.of(np.concatenate(ordered))
+    return every if pieces is None else every.take(pieces)

@@ -110,6 +110,7 @@ class _Prepared:
     units: levels.Units
     target: str
     wp: batching.Wordpieces | None
+    pieces: np.ndarray | None  # the wordpieces whose vectors the level reads (``Level.pieces``), None: every one
     stats: Counter  # this chunk's seconds per stage, added to ``last_stats`` when it is finished
 
 
@@ -336,14 +337,15 @@ class Engine:
         target = level.target(s)
         # a cache serves sentence/document vectors without wordpieces: tokenize only what it lacks (in encode)
         wp = None if self.cache is not None and target != "wordpieces" else self._tokenize(texts, units, s, stats)
-        return _Prepared(docs, present, texts, level, seg, units, target, wp, stats)
+        pieces = level.pieces(texts, seg, units, wp, s) if target == "wordpieces" else None
+        return _Prepared(docs, present, texts, level, seg, units, target, wp, pieces, stats)
 
     def _finish_chunk(self, p: _Prepared, s: Settings, key_base: str) -> tuple[pd.DataFrame, int]:
         """A prepared chunk encoded, pooled into the level's rows and assembled into its DataFrame."""
         stats = p.stats
         tokenized = stats["tokenize_s"]
         with resources.timed(stats, "forward_s"):
-            encoded = self._encode(p.wp, p.units, p.texts, s, p.target, key_base, stats)
+            encoded = self._encode(p.wp, p.units, p.texts, s, p.target, key_base, stats, p.pieces)
         stats["forward_s"] -= stats["tokenize_s"] - tokenized  # units tokenized inside (cache misses) count once
         if s.truncate_dim is not None:  # Matryoshka: the first dimensions, before pooling and normalisation
             encoded = (encoded.columns(s.truncate_dim) if isinstance(encoded, pooling.PieceVectors)
@@ -361,17 +363,18 @@ class Engine:
                                            prompt=prompt_text(s, self.entry))
 
     def _encode(self, wp: batching.Wordpieces | None, units: levels.Units, texts: list[str], s: Settings,
-                target: str, key_base: str, stats: Counter) -> np.ndarray | pooling.PieceVectors:
+                target: str, key_base: str, stats: Counter,
+                pieces: np.ndarray | None = None) -> np.ndarray | pooling.PieceVectors:
         """The encoder's output for every unit, each distinct unit text encoded once (see ``encode_distinct``)."""
-        def run(pieces: batching.Wordpieces) -> np.ndarray:
-            return encoding.encode(self.encoder, pieces, window=window_size(s, self.entry, self.encoder),
+        def run(wp: batching.Wordpieces, pieces: np.ndarray | None = None) -> np.ndarray | pooling.PieceVectors:
+            return encoding.encode(self.encoder, wp, window=window_size(s, self.entry, self.encoder),
                                    target=target, batch_tokens=s.batch_tokens, max_batch_size=s.max_batch_size,
                                    stats=stats, layers=layer_indices(s, self.encoder.runtime.num_layers),
                                    layer_combine=s.layer_combine, include_prompt=self.entry.include_prompt,
-                                   window_overlap=s.window_overlap)
+                                   window_overlap=s.window_overlap, pieces=pieces)
 
         def tokenize(chosen: np.ndarray | None) -> batching.Wordpieces:
             return self._tokenize(texts, units if chosen is None else units.take(chosen), s, stats)
 
         return encoding.encode_distinct(levels.unit_texts(texts, units), wp, tokenize, run, target, self.cache,
-                                        key_base)
+                                        key_base, pieces)

@@ -92,10 +92,37 @@ def pool_subwords(hidden: np.ndarray | PieceVectors, first: np.ndarray, last: np
             vectors[longer] = combine(vectors[longer], take(f[longer] + k))
         if how == "mean":
             vectors /= counts[:, None].astype(np.float32)
-    vectors = vectors.astype(np.float32, copy=False)
+    return _with_empty(vectors.astype(np.float32, copy=False), filled)
+
+
+PICKED_POOLINGS = ("first", "last", "first_last")
+"""Subword poolings that read one or two wordpieces per token: the encoder can hand back just those."""
+
+
+def picked_pieces(first: np.ndarray, last: np.ndarray, how: str) -> np.ndarray:
+    """The wordpieces a ``PICKED_POOLINGS`` pooling reads, in the order ``pool_picked`` expects their vectors:
+    each token's first (or last) piece; for ``first_last`` every first piece, then every last one. Tokens
+    without wordpieces (``first > last``) have none."""
+    filled = first <= last
+    f, la = first[filled], last[filled]
+    return {"first": f, "last": la, "first_last": np.concatenate([f, la])}[how]
+
+
+def pool_picked(picked: np.ndarray, first: np.ndarray, last: np.ndarray, how: str) -> np.ndarray:
+    """``pool_subwords(hidden, first, last, how)`` from ``picked = hidden[picked_pieces(first, last, how)]``, the
+    only rows it reads: the same values, without the vectors of every wordpiece."""
+    filled = first <= last
+    if how == "first_last":
+        n = int(filled.sum())
+        picked = np.concatenate([picked[:n], picked[n:]], axis=1)
+    return _with_empty(picked, filled)
+
+
+def _with_empty(vectors: np.ndarray, filled: np.ndarray) -> np.ndarray:
+    """``vectors`` of the tokens that have wordpieces, with NaN rows put in for those that have none."""
     if filled.all():
         return vectors
-    out = np.full((len(first), hidden.shape[1] * (2 if how == "first_last" else 1)), np.nan, dtype=np.float32)
+    out = np.full((len(filled), vectors.shape[1]), np.nan, dtype=np.float32)
     out[filled] = vectors
     return out
 
