@@ -26,6 +26,7 @@ Document level also runs at ``window_overlap`` 0.5 (the default), 0.25 and 0 to 
     python benchmarks/feed.py                                   # 300 MTSamples notes, 3 rounds
     python benchmarks/feed.py --before /path/to/old/checkout --rounds 5 --json feed.json
     python benchmarks/feed.py --seams 128 256 40              # window_overlap: cost and seam accuracy
+    python benchmarks/feed.py --peak token --before PATH      # peak memory of one chunk, this checkout and another
 """
 
 from __future__ import annotations
@@ -152,6 +153,24 @@ def seams(window: int, reference: int, n_notes: int) -> None:
 
 
 
+def peak(n_notes: int, level: str) -> None:
+    """How much the process's peak memory grows over one ``predict`` of every note in one chunk (zero forward),
+    printed as one JSON line; ``--before`` runs the other checkout the same way first."""
+    import resource
+
+    import nlu_lite
+    from nlu_lite import runtimes
+
+    runtimes.register(runtimes.RuntimeInfo("zero", __name__, ("fp32",), description="a zero-time forward"))
+    notes = mtsamples.column("transcription", n_notes)
+    pipe = nlu_lite.load(runtime="zero")
+    pipe.predict(notes[:20], output_level=level, progress=False)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = len(pipe.predict(notes, output_level=level, progress=False, chunk_size=len(notes)))
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    print(json.dumps({"level": level, "rows": rows, "peak_growth_mb": round(grown)}))
+
+
 VARIANTS = {  # name: predict() options of this checkout
     "prefetch off": {"prefetch": False, "segment_processes": 0},
     "prefetch on": {"segment_processes": 0},
@@ -171,8 +190,13 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--seams", nargs=3, type=int, metavar=("WINDOW", "REFERENCE", "NOTES"),
                         help="window_overlap's cost and seam accuracy instead, e.g. --seams 128 256 40")
+    parser.add_argument("--peak", choices=LEVELS, help="peak memory growth of one predict at this level instead "
+                        "(Linux, macOS: ru_maxrss), this checkout and --before's")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.peak and args.child:
+        peak(args.notes, args.peak)
+        return
     if args.child:
         child(args.notes, VARIANTS.get(args.child, {}), args.child != "before", args.repeats)
         return
@@ -180,6 +204,17 @@ def main() -> None:
         return
     if args.seams:
         seams(*args.seams)
+        return
+    if args.peak:
+        checkouts = {**({"before": args.before.resolve()} if args.before else {}), "this checkout": ROOT}
+        print(f"CPU: {cpu()}; {args.notes} MTSamples notes in one chunk, zero-time forward, {args.peak} level\n\n"
+              "| checkout | rows | peak memory growth (MB) |\n|---|---:|---:|")
+        for name, checkout in checkouts.items():
+            out = subprocess.run([sys.executable, __file__, "--child", "peak", "--peak", args.peak, "--notes",
+                                  str(args.notes)], env={**os.environ, "PYTHONPATH": str(checkout)},
+                                 capture_output=True, text=True, check=True).stdout
+            found = json.loads(out.strip().splitlines()[-1])
+            print(f"| {name} | {found['rows']:,} | {found['peak_growth_mb']:,} |")
         return
     variants = {name: ROOT for name in args.variants}
     if args.before is not None:
