@@ -53,6 +53,29 @@ def test_group_segments_the_text_once(group, monkeypatch):
     assert calls == [3, 2, 1]  # one call per chunk (its non-empty texts), not one per model
 
 
+@pytest.mark.parametrize("options", [{"prefetch": False}, {"segment_processes": 2}])
+def test_group_prepares_the_next_chunk_ahead_with_the_same_rows(group, monkeypatch, options):
+    """As for one model: prefetch (the default) prepares each chunk for every model on the worker thread, and
+    segment processes segment it; the rows are those of the plain loop."""
+    import threading
+
+    from nlu_lite.pipeline._engine import Engine
+
+    notes = list(nlu_lite.sample_notes()["text"][:40]) + [None, ""]
+    threads = []
+    real = Engine._prepare_chunk
+    monkeypatch.setattr(Engine, "_prepare_chunk", lambda self, *a, **k: threads.append(
+        threading.current_thread().name) or real(self, *a, **k))
+    ahead = group.predict(notes, output_level="token", chunk_size=9)
+    assert len(threads) == 2 * 5 and all(name.startswith("nlu_lite-prepare") for name in threads)
+    other = group.predict(notes, output_level="token", chunk_size=9, **options)
+    assert ahead.drop(columns=list(group.column_names)).equals(other.drop(columns=list(group.column_names)))
+    for column in group.column_names:
+        assert same_cells(ahead[column], other[column])
+    if options.get("prefetch") is False:
+        assert threading.main_thread().name in threads[10:]
+
+
 def test_group_unknown_name_fails_before_any_model_loads(tiny_cased_dir, monkeypatch):
     from nlu_lite.pipeline._engine import Engine
 

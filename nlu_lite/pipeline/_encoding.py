@@ -1,9 +1,10 @@
 """Units to vectors: each distinct unit once (from the cache where it has it), then windows, batches, the
 runtime's forward, and pooling as batches arrive.
 
-Only one batch of raw encoder output is held at a time: each batch's rows are pooled into their outputs
-(``pooling.RowPooler``) before the next batch runs, or, for token and span level, the rows of the wordpieces each
-window owns copied once into one matrix (``pooling.PieceVectors``), which repeated units share.
+Only one batch of raw encoder output is held at a time. Each batch's rows are pooled into their outputs
+(``pooling.RowPooler``) before the next batch runs; for token and span level, the rows of the wordpieces each
+window owns are copied once into one matrix (``pooling.PieceVectors``, which repeated units share), or, where
+the level reads only some wordpieces (``Level.pieces``: a token's first), just those rows, in the level's order.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def _wordpiece_vectors(encoder: Encoder, sequences, batches: list[np.ndarray], b
     straight into row ``k`` of the result for ``pieces[k]`` (a piece may be asked for more than once)."""
     source = content if pieces is None else content[pieces]
     matrix = np.empty((len(source), _width(encoder, layers, layer_combine)), dtype=np.float32)
-    row = np.empty(len(source), dtype=np.int64)
+    row = np.empty(len(source) if pieces is None else 0, dtype=np.int64)
     order = np.argsort(source, kind="stable")
     cuts = np.searchsorted(source[order], batch_base)
     for b, hidden in enumerate(encoder.forward_batches(sequences, batches, layers)):
@@ -112,7 +113,8 @@ def _wordpiece_vectors(encoder: Encoder, sequences, batches: list[np.ndarray], b
         at = source[pick] - batch_base[b]
         if pieces is not None:  # each row to its place in the caller's order
             matrix[pick] = _combine(hidden[:, at], layer_combine)
-        elif len(layers) == 1 and hidden.dtype == np.float32:  # straight from the batch into place
+            continue
+        if len(layers) == 1 and hidden.dtype == np.float32:  # straight from the batch into place
             np.take(hidden[0], at, axis=0, out=matrix[lo:hi], mode="clip")
         else:
             matrix[lo:hi] = _combine(hidden[:, at], layer_combine)

@@ -1,10 +1,10 @@
 """The pandas side of a pipeline: one chunk of input rows at a time through every stage.
 
-``_predict_chunk`` reads as the data flow, one line per stage: input rows (``_documents``) -> tokens and
-sentences (``text/``) -> the level's units (``levels/``) -> wordpieces (``_batching``) -> each distinct unit
-encoded once, windowed, batched, run and pooled (``_encoding``, ``runtimes/``, ``_pooling``) -> the level's rows
-(``levels/``) -> DataFrame (``_frames``). ``Pipeline`` adds Spark DataFrames, bundles and the printed summary;
-Spark executors rebuild an ``Engine`` from its spec.
+``_prepare_chunk`` then ``_finish_chunk`` read as the data flow, one line per stage: input rows (``_documents``)
+-> tokens and sentences (``text/``) -> the level's units (``levels/``) -> wordpieces (``_batching``) -> each
+distinct unit encoded once, windowed, batched, run and pooled (``_encoding``, ``runtimes/``, ``_pooling``) -> the
+level's rows (``levels/``) -> DataFrame (``_frames``). ``Pipeline`` adds Spark DataFrames, bundles and the
+printed summary; Spark executors rebuild an ``Engine`` from its spec.
 """
 
 from __future__ import annotations
@@ -314,19 +314,11 @@ class Engine:
                 weakref.finalize(self, pool.close)  # the processes end with the pipeline, or at exit
             return pool
 
-    def _predict_chunk(self, docs: documents.Documents, s: Settings, request: span_input.SpanRequest | None = None,
-                       key_base: str = "", seg: object = None) -> tuple[pd.DataFrame, int]:
-        """One chunk through every stage; returns its DataFrame and the count of rows without wordpieces.
-
-        ``seg``: the chunk's tokens and sentences when the caller has them already (several models over the same
-        rows segment once), else they are made here.
-        """
-        return self._finish_chunk(self._prepare_chunk(docs, s, request, seg), s, key_base)
-
     def _prepare_chunk(self, docs: documents.Documents, s: Settings, request: span_input.SpanRequest | None = None,
                        seg: object = None, processes: int = 0) -> _Prepared:
         """A chunk's text side: segments (in ``processes`` worker processes, or here), the level's units and their
-        wordpieces (on the prefetch thread)."""
+        wordpieces (on the prefetch thread). ``seg``: the chunk's tokens and sentences when the caller has them
+        already (several models over the same rows segment once)."""
         stats: Counter = Counter()
         present, texts = documents.present_texts(docs)
         level = levels.get(s.output_level).for_chunk(request, docs, present, texts)

@@ -22,6 +22,7 @@ from ..errors import InvalidInputError, InvalidOptionError
 from ..text import _spans as span_input
 from ..tools import _spark as spark
 from . import _documents as documents
+from . import _prefetch as prefetch
 from . import _resources as resources
 from ._bundle import write_group
 from ._engine import Engine, NoWordpieceWarning, Written, collect
@@ -103,14 +104,21 @@ class PipelineGroup:
             pipe.last_stats = Counter()
         no_wordpiece: Counter = Counter()
         total = len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
-        processes = self.pipelines[0].segment_processes(settings[0], total) if shared else 0
+        processes = self.pipelines[0].segment_processes(settings[0], total) if segments else 0
+
+        def prepare(docs: documents.Documents) -> tuple[documents.Documents, list]:
+            """A chunk's text side for every model: segmented once when the models share a splitter."""
+            seg = self.pipelines[0]._segment(documents.present_texts(docs)[1], processes) if shared else None
+            return docs, [pipe._prepare_chunk(docs, s, request, seg, processes)
+                          for pipe, s in zip(self.pipelines, settings)]
+
         with resources.progress_bar(total=total, desc=f"nlu_lite {level} x{len(self.pipelines)}",
                                     enabled=settings[0].progress) as bar:
-            for docs in documents.chunks(data, text_column, settings[0].chunk_size):
-                seg = self.pipelines[0]._segment(documents.present_texts(docs)[1], processes) if shared else None
+            for docs, prepared in prefetch.ahead(documents.chunks(data, text_column, settings[0].chunk_size),
+                                                 prepare, settings[0].prefetch):
                 frame, previous = None, None
-                for pipe, s, key_base in zip(self.pipelines, settings, key_bases):
-                    part, missing = pipe._predict_chunk(docs, s, request, key_base, seg=seg)
+                for pipe, s, key_base, ready in zip(self.pipelines, settings, key_bases, prepared):
+                    part, missing = pipe._finish_chunk(ready, s, key_base)
                     no_wordpiece[pipe.column_name] += missing
                     frame = part if frame is None else _add_vectors(frame, part, pipe.column_name, previous)
                     previous = pipe.column_name
