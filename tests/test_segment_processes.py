@@ -5,6 +5,7 @@ processes end with the pipeline; a script without a ``__main__`` guard works (no
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import textwrap
@@ -110,6 +111,32 @@ def test_the_processes_end_with_the_pipeline(tiny_cased_dir):
     while any(w.poll() is None for w in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert all(w.poll() == 0 for w in workers)  # ended by their closed pipe, not killed
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_starts_its_own_workers_and_the_parents_go_on(tiny_cased_dir):
+    code = textwrap.dedent(f"""
+        import os, signal, nlu_lite
+        pipe = nlu_lite.load(path={str(tiny_cased_dir)!r})
+        texts = ["Chest pain. No fever.", "Aspirin b.i.d. daily."] * 20
+        options = dict(output_level="token", segment_processes=1, progress=False, chunk_size=7)
+        expected = pipe.predict(texts, **options)
+        parents = pipe._segment_pool
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(60)  # a hang (both processes on one pipe) ends the child with SIGALRM
+            got = pipe.predict(texts, **options)
+            ok = got["token"].equals(expected["token"]) and pipe._segment_pool is not parents
+            os._exit(0 if ok else 3)
+        status = os.waitpid(pid, 0)[1]
+        again = pipe.predict(texts, **options)
+        print(status, pipe._segment_pool is parents and parents.alive and again["token"].equals(expected["token"]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    status, parent_ok = out.stdout.split()[-2:]
+    assert os.WIFEXITED(int(status)) and os.WEXITSTATUS(int(status)) == 0, f"child status {status}"
+    assert parent_ok == "True"
 
 
 def test_a_script_without_a_main_guard_can_use_segment_processes(tiny_cased_dir, tmp_path):

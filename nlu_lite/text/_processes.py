@@ -45,6 +45,7 @@ class SegmentPool:
 
     def __init__(self, splitter: str, processes: int) -> None:
         self.splitter, self.processes = splitter, processes
+        self.pid = os.getpid()  # a forked child inherits this object but must not talk over its parent's pipes
         self._lock = threading.Lock()  # one chunk at a time: each worker answers in the order it is asked
         # the workers import this very nlu_lite, wherever the caller found it (an install, a checkout on sys.path)
         root = str(Path(__file__).resolve().parents[2])
@@ -78,7 +79,8 @@ class SegmentPool:
                 "the machine more memory, or pass segment_processes=0 to segment in this process.") from error
 
     def close(self) -> None:
-        """End the processes (each exits when its pipe closes); safe to call twice."""
+        """End the processes (each exits when its pipe closes); safe to call twice. In a forked child it only
+        closes the child's copies of the pipes: the parent's workers go on."""
         for worker in self._workers:
             if worker.stdin and not worker.stdin.closed:
                 try:
@@ -95,7 +97,8 @@ class SegmentPool:
 
     @property
     def alive(self) -> bool:
-        return all(worker.poll() is None for worker in self._workers)
+        """Whether every worker runs and belongs to this process (not to the parent of a forked child)."""
+        return os.getpid() == self.pid and all(worker.poll() is None for worker in self._workers)
 
 
 def _serve(splitter: str) -> None:
