@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -86,6 +87,20 @@ def test_a_worker_killed_mid_call_is_a_clear_error():
     with pytest.raises(WorkerError, match=r"E311.*segment_processes=2.*exit code -9.*segment_processes=0"):
         pool.segment(["Chest pain. No fever.", "Aspirin daily."])
     assert not pool.alive  # the error closed the others too
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_in_a_terminal_leaves_the_workers_running():
+    """A terminal's Ctrl-C reaches the whole process group: the caller is interrupted, the workers go on."""
+    pool = processes.SegmentPool("clinical", 1)
+    try:
+        first = pool.segment(["Chest pain. No fever."])  # the worker is serving: its handler is set
+        os.kill(pool._workers[0].pid, signal.SIGINT)
+        time.sleep(0.5)
+        assert pool.alive
+        assert np.array_equal(pool.segment(["Chest pain. No fever."]).token_end, first.token_end)
+    finally:
+        pool.close()
 
 
 def test_a_pipeline_whose_worker_died_starts_new_ones(tiny_cased):

@@ -9,7 +9,8 @@ The workers are plain ``python -m nlu_lite.text._processes`` children that read 
 segments back as pickles over their stdin and stdout. Not ``multiprocessing``: its ``spawn`` re-runs the
 caller's script in every worker (a script without an ``if __name__ == "__main__":`` guard loads its model and
 predicts again there), and ``fork`` copies a process whose torch, CUDA and tokenizer threads may hold locks.
-A worker ends when its pipe closes: when the pool is closed, or the calling process exits or dies.
+A worker ends when its pipe closes: when the pool is closed, or the calling process exits or dies. It ignores
+Ctrl-C (a terminal sends it to the whole process group): the caller is interrupted, and the workers stay usable.
 
 A chunk is cut into contiguous parts of about equal characters, one per process, and the parts' segments
 joined: the result equals ``segment(texts, build_nlp(splitter))`` exactly (tests compare them).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -75,8 +77,9 @@ class SegmentPool:
             self.close()
             raise WorkerError(
                 "E311", f"A segmentation process (segment_processes={self.processes}) stopped before it finished "
-                f"(exit code {worker.poll()}): killed, or out of memory. Predict again (new processes start), give "
-                "the machine more memory, or pass segment_processes=0 to segment in this process.") from error
+                f"(exit code {worker.poll()}): killed, out of memory, or unable to start (its own error, if any, is on "
+                "standard error above). Predict again (new processes start), give the machine more memory, or pass "
+                "segment_processes=0 to segment in this process.") from error
 
     def close(self) -> None:
         """End the processes (each exits when its pipe closes); safe to call twice. In a forked child it only
@@ -105,6 +108,7 @@ def _serve(splitter: str) -> None:
     """A worker's life: segment each list of texts read from stdin, write the answer to stdout, until EOF."""
     from . import _segmentation as segmentation
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal reaches the caller; the part still comes back
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a print anywhere must not corrupt the answers
     nlp = segmentation.build_nlp(splitter)
