@@ -115,6 +115,19 @@ def test_a_pipeline_whose_worker_died_starts_new_ones(tiny_cased):
     _assert_same(frame, expected, tiny_cased.column_name)
 
 
+def test_threads_asking_for_different_counts_get_the_rows_of_one_process(tiny_cased):
+    """A call that needs another count closes the pool only once the other thread's chunk is back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    notes = _notes()
+    options = {"output_level": "sentence", "chunk_size": 9, "progress": False}
+    expected = tiny_cased.predict(notes, segment_processes=0, **options)
+    with ThreadPoolExecutor(2) as pool:
+        frames = list(pool.map(lambda k: tiny_cased.predict(notes, segment_processes=k, **options), [1, 2, 1, 2]))
+    for frame in frames:
+        _assert_same(frame, expected, tiny_cased.column_name)
+
+
 def test_the_processes_end_with_the_pipeline(tiny_cased_dir):
     pipe = nlu_lite.load(path=tiny_cased_dir)
     pipe.predict(["Chest pain. No fever."], output_level="token", segment_processes=2, progress=False)

@@ -132,6 +132,8 @@ class Engine:
         """The vector cache (``nlu_lite.cache.VectorCache``) that predictions read and fill, or None."""
         self._nlp = None  # the spaCy pipeline, built on the first level that segments (spaCy imports in ~2 s)
         self._segment_pool = None  # worker processes that segment (segment_processes), kept for later calls
+        self._segment_pool_lock = threading.Lock()  # held while the pool is replaced or used
+        self._segment_pool_end = None  # closes the pool once: when replaced, or with the pipeline, or at exit
         self._nlp_lock = threading.Lock()
         self._tokenize_lock = threading.Lock()
         self.last_stats: Counter = Counter()
@@ -298,21 +300,22 @@ class Engine:
         from ..text import _segmentation as segmentation
 
         if processes:
-            return self._segment_workers(processes).segment(texts)
+            with self._segment_pool_lock:  # another thread's call may not close the pool in between
+                return self._segment_workers(processes).segment(texts)
         return segmentation.segment(texts, self._spacy())
 
     def _segment_workers(self, processes: int):
-        """The worker processes that segment, started on first use and kept while their count stays the same."""
+        """The worker processes that segment, started on first use and kept while their count stays the same
+        (called with ``_segment_pool_lock`` held)."""
         from ..text._processes import SegmentPool
 
-        with self._nlp_lock:
-            pool = self._segment_pool
-            if pool is None or pool.processes != processes or not pool.alive:
-                if pool is not None:
-                    pool.close()
-                pool = self._segment_pool = SegmentPool(self.sentence_splitter, processes)
-                weakref.finalize(self, pool.close)  # the processes end with the pipeline, or at exit
-            return pool
+        pool = self._segment_pool
+        if pool is None or pool.processes != processes or not pool.alive:
+            if self._segment_pool_end is not None:
+                self._segment_pool_end()
+            pool = self._segment_pool = SegmentPool(self.sentence_splitter, processes)
+            self._segment_pool_end = weakref.finalize(self, pool.close)
+        return pool
 
     def _prepare_chunk(self, docs: documents.Documents, s: Settings, request: span_input.SpanRequest | None = None,
                        seg: object = None, processes: int = 0) -> _Prepared:

@@ -48,7 +48,8 @@ class SegmentPool:
     def __init__(self, splitter: str, processes: int) -> None:
         self.splitter, self.processes = splitter, processes
         self.pid = os.getpid()  # a forked child inherits this object but must not talk over its parent's pipes
-        self._lock = threading.Lock()  # one chunk at a time: each worker answers in the order it is asked
+        self._lock = threading.RLock()  # one chunk at a time (each worker answers in the order it is asked); close()
+        # waits for a chunk in flight (another thread's call), and is also called from inside one (a dead worker)
         # the workers import this very nlu_lite, wherever the caller found it (an install, a checkout on sys.path)
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
@@ -82,8 +83,16 @@ class SegmentPool:
                 "segment_processes=0 to segment in this process.") from error
 
     def close(self) -> None:
-        """End the processes (each exits when its pipe closes); safe to call twice. In a forked child it only
-        closes the child's copies of the pipes: the parent's workers go on."""
+        """End the processes (each exits when its pipe closes) once a chunk in flight is done; safe to call twice.
+        In a forked child it only closes the child's copies of the pipes: the parent's workers go on (and a lock
+        the parent held at the fork is never waited for)."""
+        if os.getpid() != self.pid:
+            self._end()
+            return
+        with self._lock:
+            self._end()
+
+    def _end(self) -> None:
         for worker in self._workers:
             if worker.stdin and not worker.stdin.closed:
                 try:
