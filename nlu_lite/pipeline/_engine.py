@@ -244,7 +244,7 @@ class Engine:
         processes = 0
         if levels.get(settings.output_level).segments:
             self._spacy()  # built before the bar's clock starts: loading spaCy (~2 s) is not long work
-            processes = self.segment_processes(settings, total)
+            processes = self._segment_processes(settings, total)
         with resources.progress_bar(total=total, desc=f"nlu_lite {settings.output_level}",
                                     enabled=settings.progress) as bar:
             prepare = partial(self._prepare_chunk, s=settings, request=request, processes=processes)
@@ -291,7 +291,7 @@ class Engine:
                 self._nlp = segmentation.build_nlp(self.sentence_splitter)
         return self._nlp
 
-    def segment_processes(self, s: Settings, rows: int | None) -> int:
+    def _segment_processes(self, s: Settings, rows: int | None) -> int:
         """The processes that segment a call of ``rows`` input rows (``resources.segment_processes``)."""
         return resources.segment_processes(s.segment_processes, str(self.encoder.runtime.device), rows, s.chunk_size)
 

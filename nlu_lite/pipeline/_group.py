@@ -104,7 +104,7 @@ class PipelineGroup:
             pipe.last_stats = Counter()
         no_wordpiece: Counter = Counter()
         total = len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
-        processes = self.pipelines[0].segment_processes(settings[0], total) if segments else 0
+        processes = self.pipelines[0]._segment_processes(settings[0], total) if segments else 0
 
         def prepare(docs: documents.Documents) -> tuple[documents.Documents, list]:
             """A chunk's text side for every model: segmented once when the models share a splitter."""
