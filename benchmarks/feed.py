@@ -82,15 +82,19 @@ def _cpu_seconds() -> float:
     return sum(sum(p.cpu_times()[:2]) for p in [me, *me.children(recursive=True)])
 
 
-def child(n_notes: int, options: dict, new: bool, repeats: int) -> None:
-    """One variant's measurement, printed as one JSON line: seconds and wordpieces per level, for the first call
-    and for the calls after it in the same process."""
+def _zero_pipeline(n_notes: int):
+    """The first ``n_notes`` MTSamples notes and the packaged model's pipeline on the ``zero`` runtime."""
     import nlu_lite
     from nlu_lite import runtimes
 
     runtimes.register(runtimes.RuntimeInfo("zero", __name__, ("fp32",), description="a zero-time forward"))
-    notes = mtsamples.column("transcription", n_notes)
-    pipe = nlu_lite.load(runtime="zero")
+    return mtsamples.column("transcription", n_notes), nlu_lite.load(runtime="zero")
+
+
+def child(n_notes: int, options: dict, new: bool, repeats: int) -> None:
+    """One variant's measurement, printed as one JSON line: seconds and wordpieces per level, for the first call
+    and for the calls after it in the same process."""
+    notes, pipe = _zero_pipeline(n_notes)
     options = {"progress": False, **options}
     pipe.predict(notes[:20], output_level="token", **options)  # spaCy, the tokenizer, processes and numpy warmed up
     runs = [(level, None) for level in LEVELS]
@@ -158,12 +162,7 @@ def peak(n_notes: int, level: str) -> None:
     printed as one JSON line; ``--before`` runs the other checkout the same way first."""
     import resource
 
-    import nlu_lite
-    from nlu_lite import runtimes
-
-    runtimes.register(runtimes.RuntimeInfo("zero", __name__, ("fp32",), description="a zero-time forward"))
-    notes = mtsamples.column("transcription", n_notes)
-    pipe = nlu_lite.load(runtime="zero")
+    notes, pipe = _zero_pipeline(n_notes)
     pipe.predict(notes[:20], output_level=level, progress=False)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = len(pipe.predict(notes, output_level=level, progress=False, chunk_size=len(notes)))
